@@ -1,0 +1,86 @@
+"""Engines for the embedded default (SQLite, WAL) and PostgreSQL, and schema upgrades.
+
+SQLite is tuned for one writer (the group-commit thread) and concurrent readers; PostgreSQL
+databases are created on first use so ``SMSC_STORAGE__URL=...smsc_check smsc serve`` just works.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger("smsc.storage")
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StorageError(Exception):
+    """Storage cannot be reached or prepared; the message says how to fix it."""
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 5) -> Engine:
+    """Create an engine; for SQLite set WAL and the requested fsync policy on every connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        ensure_postgres_database(url)
+        return create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+    raise StorageError(f"unsupported storage url {parsed.render_as_string(hide_password=True)}")
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the target database when it is missing (needs CREATEDB on the server)."""
+    target = make_url(url)
+    name = target.database
+    if not name:
+        raise StorageError("storage.url names no database (…/DBNAME)")
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar()
+            if not exists:
+                log.info("event=create_database database=%s", name)
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        shown = target.render_as_string(hide_password=True)
+        raise StorageError(
+            f"cannot reach PostgreSQL at {shown}: {exc.orig}; start it or create the database "
+            f"with: createdb -h {target.host or 'localhost'} -U {target.username or 'postgres'} {name}"
+        ) from exc
+    finally:
+        admin.dispose()
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending alembic migration (``smsc db upgrade`` and server start)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def check(engine: Engine) -> None:
+    """Raise if the database does not answer (used by ``/health``)."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,146 @@
+"""Table declarations (SQLAlchemy Core): the single description of what is stored.
+
+Alembic migrations in ``storage/migrations`` create and evolve these tables; the hot path
+uses the ``Table`` objects directly (Core, no ORM) so inserts stay cheap.
+
+Identifiers of messages, MO and outbox rows are allocated in-process (see ``storage.ids``)
+so that a protocol can know a message's id before the group commit that stores it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    # JSON text: the rest of the account's settings (service codes, whitelist, limits,
+    # per-protocol ids, per-account carrier rules). Secrets live in their own columns.
+    Column("settings", Text, nullable=False, default="{}"),
+    Column("smpp_system_id", String(16), unique=True),
+    Column("smpp_password_hash", String(200)),
+    Column("cmpp_sp_id", String(16), unique=True),
+    # CMPP/SMGP authenticate with MD5 over the shared secret, so it must be stored reversibly.
+    Column("cmpp_secret", String(200)),
+    Column("sgip_login", String(16), unique=True),
+    Column("sgip_password_hash", String(200)),
+    Column("smgp_client_id", String(16), unique=True),
+    Column("smgp_secret", String(200)),
+    Column("balance", BigInteger),  # billed segments left; NULL = unlimited
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_id", String(64), nullable=False),  # the id the client saw in its *_resp
+    Column("account", String(32), nullable=False),
+    Column("protocol", String(8), nullable=False),
+    Column("bind_id", String(64)),
+    Column("source", String(32), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("data_coding", Integer, nullable=False, default=0),
+    Column("esm_class", Integer, nullable=False, default=0),
+    Column("body", LargeBinary, nullable=False),  # this part's user data as submitted (UDH included)
+    Column("text", Text),  # decoded text of this part, for search and the carrier's content rules
+    Column("group_ref", Integer),  # concatenation: reference, total, sequence
+    Column("group_total", Integer),
+    Column("group_seq", Integer),
+    Column("registered_delivery", Integer, nullable=False, default=0),
+    Column("submitted_at", Float, nullable=False),
+    Column("schedule_at", Float),
+    Column("validity_at", Float),
+    Column("state", String(8), nullable=False),  # ENROUTE until the carrier decides, then final
+    Column("outcome", String(8), nullable=False),  # the carrier's decision, taken at submit
+    Column("deliver_at", Float, nullable=False),  # when the final state is reached
+    Column("enroute_at", Float),
+    Column("err", Integer, nullable=False, default=0),
+    Column("stat", String(8), nullable=False, default=""),
+    Column("rule", String(64), nullable=False, default=""),
+    Column("done_at", Float),
+    Column("extra", Text),  # JSON: protocol-specific fields worth keeping (service_id, TLVs ...)
+)
+Index("ix_messages_message_id", messages.c.message_id)
+Index("ix_messages_pending", messages.c.done_at, messages.c.deliver_at)
+Index("ix_messages_account_dest", messages.c.account, messages.c.destination)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_pk", BigInteger, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("err", Integer, nullable=False, default=0),
+    Column("stat", String(8), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_receipts_message", receipts.c.message_pk)
+
+mo = Table(
+    "mo",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("account", String(32)),  # NULL: no account owns the destination (unrouted)
+    Column("source", String(32), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("coding", String(8), nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("parts", Integer, nullable=False, default=1),
+)
+Index("ix_mo_account", mo.c.account)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("account", String(32), nullable=False),
+    Column("protocol", String(8)),  # receipts go back over the protocol they came in on; NULL = any
+    Column("kind", String(8), nullable=False),  # "receipt" | "mo"
+    Column("payload", Text, nullable=False),  # JSON: protocol-neutral fields the adapter renders
+    Column("created_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("done_at", Float),  # set once the peer acknowledged it; never resent after that
+)
+Index("ix_outbox_pending", outbox.c.done_at, outbox.c.id)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("account", String(32)),
+    Column("message_id", String(64)),
+    Column("detail", Text, nullable=False, default="{}"),
+)
+Index("ix_events_message", events.c.message_id)
+
+blacklist = Table(
+    "blacklist",
+    metadata,
+    Column("account", String(32), primary_key=True),  # "" = global
+    Column("number", String(32), primary_key=True),
+    Column("reason", String(64), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+)
+
