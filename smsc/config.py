@@ -198,6 +198,7 @@ class _Str(_Spec):
     max_len: int | None = None
     validator: Callable[[str], str | None] | None = None  # returns a problem or None
     secret: bool = False
+    redact: Callable[[str], str] | None = None  # how to show a rejected value (URL passwords)
 
     def expected(self) -> str:
         if self.choices:
@@ -227,7 +228,8 @@ class _Str(_Spec):
         if self.validator is not None:
             problem = self.validator(value)
             if problem is not None:
-                raise ConfigError(key, f"{problem}, got {_given(value, self.secret)}")
+                shown = self.redact(value) if self.redact is not None else value
+                raise ConfigError(key, f"{problem}, got {_given(shown, self.secret)}")
         return value
 
     def from_env(self, text: str, key: str) -> str:
@@ -383,7 +385,7 @@ class StorageConfig:
     """Where messages live; the group-commit knobs trade latency for throughput."""
 
     url: str = _key(
-        _Str(min_len=1, validator=_check_db_url, pattern_text=_URL_TEXT),
+        _Str(min_len=1, validator=_check_db_url, pattern_text=_URL_TEXT, redact=_mask_url),
         "sqlite:///smsc.db",
         mask=_mask_url,
     )
@@ -727,7 +729,14 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> _EnvResult:
     """Write ``SMSC_*__*`` overrides into ``raw``."""
     result = _EnvResult()
     for parts, name, text in _env_items(env):
-        result.origins[_set_from_env(raw, parts, text, name, result)] = name
+        try:
+            result.origins[_set_from_env(raw, parts, text, name, result)] = name
+        except ConfigError as err:
+            if name in err.message:
+                raise
+            raise ConfigError(
+                err.key, f"{err.message} (from environment variable {name})"
+            ) from None
     return result
 
 
@@ -873,6 +882,7 @@ def _guess_env_value(text: str, key: str, like: Any) -> Any:
 def _annotate(err: ConfigError, origins: Mapping[str, str]) -> ConfigError:
     """Name the environment variable behind a rejected value, if one was involved."""
     best: str | None = None
+    how = "from"
     for path, var in origins.items():
         if var in err.message:
             return err
@@ -880,9 +890,15 @@ def _annotate(err: ConfigError, origins: Mapping[str, str]) -> ConfigError:
         if inside and (best is None or len(path) > len(best)):
             best = path
     if best is None:
+        # e.g. "accounts[0].name: missing" when SMSC_ACCOUNTS__0__WINDOW created accounts[0]
+        parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", err.key)
+        for path in sorted(origins):
+            if parent and path.startswith((parent + ".", parent + "[")):
+                best, how = path, "see"
+                break
+    if best is None:
         return err
-    annotated = ConfigError(err.key, f"{err.message} (from environment variable {origins[best]})")
-    return annotated
+    return ConfigError(err.key, f"{err.message} ({how} environment variable {origins[best]})")
 
 
 # --------------------------------------------------------------------------- public API
