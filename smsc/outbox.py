@@ -1,0 +1,211 @@
+"""The durable outbox: receipts and MO owed to peers, delivered in order, never lost.
+
+Rows are written to the ``outbox`` table (by whoever creates them, in the same transaction
+as the receipt or MO) before they reach this dispatcher. The dispatcher keeps the pending
+items of each account in memory, oldest first, hands them to receiving binds round-robin as
+their windows allow, and marks a row done only when the peer acknowledged it. A negative or
+missing acknowledgement puts the item back with exponential backoff; a lost bind returns all
+its in-flight items. After a restart, ``restore`` reloads every row not yet done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from smsc.binds import BindRegistry
+from smsc.model import OutboxItem
+from storage.schema import outbox as outbox_table
+
+log = logging.getLogger("smsc.outbox")
+
+_MARK_DONE = (
+    update(outbox_table)
+    .where(outbox_table.c.id == bindparam("oid"))
+    .values(done_at=bindparam("done"), attempts=bindparam("att"))
+)
+_INSERT = outbox_table.insert()
+
+
+def insert_op(item: OutboxItem, now: float) -> tuple[Any, dict[str, Any]]:
+    """The write that makes ``item`` durable; commit it before calling ``Outbox.add``."""
+    return (
+        _INSERT,
+        {
+            "id": item.id,
+            "account": item.account,
+            "protocol": item.protocol,
+            "kind": item.kind,
+            "payload": json.dumps(item.payload, separators=(",", ":")),
+            "created_at": now,
+            "attempts": 0,
+            "done_at": None,
+        },
+    )
+
+
+class Outbox:
+    def __init__(
+        self,
+        binds: BindRegistry,
+        write_then: Callable[[list[Any], Callable[[BaseException | None], None]], None],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._binds = binds
+        self._write_then = write_then
+        self._loop = loop
+        self._retry_initial = retry_initial_s
+        self._retry_max = retry_max_s
+        self._clock = clock
+        # (account, protocol-or-None) -> pending items, oldest first
+        self._queues: dict[str, dict[str | None, deque[OutboxItem]]] = defaultdict(dict)
+        self._inflight: dict[int, OutboxItem] = {}
+        self._retrying: dict[int, asyncio.TimerHandle] = {}
+        self.delivered = 0
+        self.retried = 0
+
+    # -- state --------------------------------------------------------------------------------
+
+    def depth(self, account: str | None = None) -> int:
+        accounts = [account] if account is not None else list(self._queues)
+        return sum(len(q) for a in accounts for q in self._queues.get(a, {}).values())
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    def pending_items(self, account: str) -> list[OutboxItem]:
+        return [i for q in self._queues.get(account, {}).values() for i in q]
+
+    # -- input -------------------------------------------------------------------------------
+
+    def restore(self, engine: Any) -> int:
+        """Load every row not yet acknowledged (blocking; at start, before listeners open)."""
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox_table).where(outbox_table.c.done_at.is_(None)).order_by(
+                    outbox_table.c.id
+                )
+            ).mappings().all()
+        for r in rows:
+            self._queue_for(r["account"], r["protocol"]).append(
+                OutboxItem(
+                    id=r["id"],
+                    account=r["account"],
+                    protocol=r["protocol"],
+                    kind=r["kind"],
+                    payload=json.loads(r["payload"]),
+                    attempts=r["attempts"],
+                )
+            )
+        return len(rows)
+
+    def add(self, items: Iterable[OutboxItem]) -> None:
+        """Queue committed items and try to send them now."""
+        touched: set[str] = set()
+        for item in items:
+            self._queue_for(item.account, item.protocol).append(item)
+            touched.add(item.account)
+        for account in touched:
+            self.pump(account)
+
+    def _queue_for(self, account: str, protocol: str | None) -> deque[OutboxItem]:
+        queues = self._queues[account]
+        q = queues.get(protocol)
+        if q is None:
+            q = queues[protocol] = deque()
+        return q
+
+    # -- dispatch -------------------------------------------------------------------------------
+
+    def pump(self, account: str) -> None:
+        """Send as much of ``account``'s backlog as its receivers' windows allow, in order."""
+        queues = self._queues.get(account)
+        if not queues:
+            return
+        pick = self._binds.pick_receiver
+        for protocol, q in queues.items():
+            while q:
+                bind = pick(account, protocol)
+                if bind is None:
+                    break
+                item = q.popleft()
+                item.bind_id = bind.bind_id
+                self._inflight[item.id] = item
+                try:
+                    bind.send_item(item)
+                except Exception:  # noqa: BLE001 - a rendering bug must not lose the item
+                    log.exception("event=outbox_send_failed item=%d bind=%s", item.id, bind.bind_id)
+                    self._inflight.pop(item.id, None)
+                    self._retry_later(item)
+
+    def acked(self, item_id: int) -> None:
+        """The peer acknowledged the item: mark it done durably and never send it again."""
+        item = self._inflight.pop(item_id, None)
+        if item is None:
+            return
+        self.delivered += 1
+        self._write_then(
+            [(_MARK_DONE, {"oid": item.id, "done": self._clock(), "att": item.attempts + 1})],
+            _log_failure,
+        )
+        self.pump(item.account)
+
+    def failed(self, item_id: int, reason: str) -> None:
+        """Negative or missing acknowledgement: try again later (exponential backoff)."""
+        item = self._inflight.pop(item_id, None)
+        if item is None:
+            return
+        log.info(
+            "event=outbox_retry item=%d account=%s kind=%s attempts=%d reason=%s",
+            item.id, item.account, item.kind, item.attempts + 1, reason,
+        )
+        self._retry_later(item)
+        self.pump(item.account)
+
+    def _retry_later(self, item: OutboxItem) -> None:
+        item.attempts += 1
+        item.bind_id = None
+        self.retried += 1
+        delay = min(self._retry_initial * (2 ** (item.attempts - 1)), self._retry_max)
+        self._retrying[item.id] = self._loop.call_later(delay, self._requeue, item)
+
+    def _requeue(self, item: OutboxItem) -> None:
+        self._retrying.pop(item.id, None)
+        q = self._queue_for(item.account, item.protocol)
+        q.appendleft(item)  # it is older than anything queued after it was first sent
+        self.pump(item.account)
+
+    def bind_lost(self, bind_id: str, account: str) -> None:
+        """A connection ended: everything it had in flight goes back to the front of the queue."""
+        lost = sorted(
+            (i for i in self._inflight.values() if i.bind_id == bind_id),
+            key=lambda i: i.id,
+            reverse=True,
+        )
+        for item in lost:
+            del self._inflight[item.id]
+            item.bind_id = None
+            self._queue_for(item.account, item.protocol).appendleft(item)
+        self.pump(account)
+
+    def close(self) -> None:
+        for handle in self._retrying.values():
+            handle.cancel()
+        self._retrying.clear()
+
+
+def _log_failure(err: BaseException | None) -> None:
+    if err is not None:
+        log.error("event=outbox_mark_done_failed error=%r", err)

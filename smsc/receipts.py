@@ -1,0 +1,269 @@
+"""Receipt scheduling: when the emulated carrier's decision comes due, a receipt is owed.
+
+The carrier decides each message's fate at submit (so a seeded run repeats exactly) and the
+decision is stored with the message. This scheduler keeps the messages whose receipt is still
+to be generated in a heap ordered by due time; when one comes due it writes, in one
+transaction, the receipt row, the outbox row and the message's new state, and only after that
+commit hands the receipt to the outbox. After a restart ``restore`` rebuilds the heap from
+messages whose receipt was never generated (``done_at IS NULL``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from smsc.model import OutboxItem, ReceiptRequest
+from smsc.outbox import insert_op
+from smsc.rules import FinalState
+from storage.schema import messages as messages_table
+from storage.schema import receipts as receipts_table
+
+log = logging.getLogger("smsc.receipts")
+
+_SEVERITY = {
+    "DELIVRD": 0,
+    "ACCEPTD": 1,
+    "ENROUTE": 2,
+    "UNKNOWN": 3,
+    "DELETED": 4,
+    "EXPIRED": 5,
+    "UNDELIV": 6,
+    "REJECTD": 7,
+    "DTBLACK": 8,
+}
+
+_SET_DONE = (
+    update(messages_table)
+    .where(messages_table.c.id == bindparam("pk"))
+    .values(state=bindparam("st"), done_at=bindparam("done"))
+)
+_SET_STATE = (
+    update(messages_table).where(messages_table.c.id == bindparam("pk")).values(state=bindparam("st"))
+)
+_INSERT_RECEIPT = receipts_table.insert()
+
+
+@dataclass(slots=True)
+class PendingReceipt:
+    """What a receipt needs, kept in memory until it is due (rebuilt from ``messages`` on start)."""
+
+    pk: int
+    message_id: str
+    account: str
+    protocol: str
+    source: str
+    destination: str
+    submitted_at: float
+    text_head: str
+    outcome: str
+    err: int
+    stat: str
+    deliver_at: float
+    enroute_at: float | None
+    receipt: int  # ReceiptRequest
+    group_key: tuple[Any, ...] | None = None  # per-message receipts for long messages
+
+
+def worst_state(states: list[str]) -> str:
+    """The state of a long message reported once: the worst of its parts."""
+    return max(states, key=lambda s: _SEVERITY.get(s, 3)) if states else "UNKNOWN"
+
+
+class ReceiptScheduler:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        clock: Callable[[], float],
+        write_then: Callable[[list[Any], Callable[[BaseException | None], None]], None],
+        on_ready: Callable[[list[OutboxItem]], None],
+        next_id: Callable[[str], int],
+    ) -> None:
+        self._loop = loop
+        self._clock = clock
+        self._write_then = write_then
+        self._on_ready = on_ready
+        self._next_id = next_id
+        self._heap: list[tuple[float, int, int, bool]] = []  # (due, seq, pk, final)
+        self._pending: dict[int, PendingReceipt] = {}
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due: float | None = None
+        # long messages reported once: group key -> part outcomes seen so far
+        self._groups: dict[tuple[Any, ...], list[str]] = {}
+        self.generated = 0
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def schedule(self, p: PendingReceipt, *, intermediate: bool) -> None:
+        self._pending[p.pk] = p
+        if intermediate and p.enroute_at is not None and p.enroute_at < p.deliver_at:
+            heapq.heappush(self._heap, (p.enroute_at, next(self._seq), p.pk, False))
+        heapq.heappush(self._heap, (p.deliver_at, next(self._seq), p.pk, True))
+        self._arm()
+
+    def note_part(self, group_key: tuple[Any, ...], outcome: str) -> None:
+        self._groups.setdefault(group_key, []).append(outcome)
+
+    def cancel(self, pk: int) -> bool:
+        return self._pending.pop(pk, None) is not None
+
+    def restore(self, engine: Any) -> int:
+        """Re-arm every receipt that was never generated (blocking; at start)."""
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(messages_table).where(messages_table.c.done_at.is_(None))
+            ).mappings().all()
+        for r in rows:
+            self.schedule(
+                PendingReceipt(
+                    pk=r["id"],
+                    message_id=r["message_id"],
+                    account=r["account"],
+                    protocol=r["protocol"],
+                    source=r["source"],
+                    destination=r["destination"],
+                    submitted_at=r["submitted_at"],
+                    text_head=(r["text"] or "")[:20],
+                    outcome=r["outcome"],
+                    err=r["err"],
+                    stat=r["stat"],
+                    deliver_at=r["deliver_at"],
+                    enroute_at=r["enroute_at"],
+                    receipt=r["registered_delivery"],
+                ),
+                intermediate=r["enroute_at"] is not None and r["state"] == "ACCEPTD",
+            )
+        return len(rows)
+
+    # -- timer ---------------------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        if not self._heap:
+            return
+        due = self._heap[0][0]
+        if self._timer is not None:
+            if self._timer_due is not None and self._timer_due <= due:
+                return
+            self._timer.cancel()
+        self._timer_due = due
+        delay = max(0.0, due - self._clock())
+        self._timer = self._loop.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_due = None
+        now = self._clock()
+        ops: list[Any] = []
+        items: list[OutboxItem] = []
+        batch: list[tuple[PendingReceipt, bool]] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now + 0.001 and len(batch) < 5000:
+            _due, _seq, pk, final = heapq.heappop(heap)
+            p = self._pending.get(pk)
+            if p is None:
+                continue  # cancelled
+            if final:
+                del self._pending[pk]
+            batch.append((p, final))
+            self._receipt_ops(p, final, now, ops, items)
+        if batch:
+            self._write_then(ops, lambda err: self._committed(err, batch, items))
+        self._arm()
+
+    def _receipt_ops(
+        self,
+        p: PendingReceipt,
+        final: bool,
+        now: float,
+        ops: list[Any],
+        items: list[OutboxItem],
+    ) -> None:
+        state = p.outcome if final else FinalState.ENROUTE.value
+        err, stat = (p.err, p.stat) if final else (0, FinalState.ENROUTE.value)
+        if final and p.group_key is not None:
+            parts = self._groups.pop(p.group_key, [p.outcome])
+            state = worst_state(parts)
+            if state != p.outcome:
+                stat = state
+        wanted = p.receipt == ReceiptRequest.FINAL or (
+            p.receipt == ReceiptRequest.FAILURE_ONLY and state != "DELIVRD"
+        )
+        if not final:
+            wanted = p.receipt != ReceiptRequest.NONE
+        if final:
+            ops.append((_SET_DONE, {"pk": p.pk, "st": state, "done": now}))
+        else:
+            ops.append((_SET_STATE, {"pk": p.pk, "st": "ENROUTE"}))
+        if not wanted:
+            return
+        rid = self._next_id("receipts")
+        ops.append(
+            (
+                _INSERT_RECEIPT,
+                {
+                    "id": rid,
+                    "message_pk": p.pk,
+                    "state": state,
+                    "err": err,
+                    "stat": stat,
+                    "created_at": now,
+                },
+            )
+        )
+        fs = FinalState(state) if state in FinalState.__members__ else FinalState.UNKNOWN
+        item = OutboxItem(
+            id=self._next_id("outbox"),
+            account=p.account,
+            protocol=p.protocol,
+            kind="receipt",
+            payload={
+                "message_id": p.message_id,
+                "source": p.source,
+                "destination": p.destination,
+                "state": state,
+                "smpp_stat": fs.smpp_stat,
+                "message_state": fs.message_state,
+                "final": final,
+                "err": err,
+                "network_error_code": 0 if state == "DELIVRD" or not final else err,
+                "stat": stat,
+                "submitted_at": p.submitted_at,
+                "done_at": now if final else p.submitted_at,
+                "text": p.text_head,
+                "receipt_id": rid,
+            },
+        )
+        ops.append(insert_op(item, now))
+        items.append(item)
+
+    def _committed(
+        self,
+        err: BaseException | None,
+        batch: list[tuple[PendingReceipt, bool]],
+        items: list[OutboxItem],
+    ) -> None:
+        if err is not None:
+            log.error("event=receipt_store_failed count=%d error=%r; retrying in 1s", len(batch), err)
+            for p, final in batch:
+                if final:
+                    self._pending[p.pk] = p
+                heapq.heappush(self._heap, (self._clock() + 1.0, next(self._seq), p.pk, final))
+            self._arm()
+            return
+        self.generated += len(items)
+        if items:
+            self._on_ready(items)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
