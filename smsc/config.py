@@ -389,7 +389,7 @@ class StorageConfig:
         "sqlite:///smsc.db",
         mask=_mask_url,
     )
-    commit_max_wait_ms: float = _key(_Float(min=0.0), 2.0)
+    commit_max_wait_ms: float = _key(_Float(min=0.0), 0.0)
     commit_max_batch: int = _key(_Int(min=1), 2000)
     sqlite_synchronous: str = _key(_Str(choices=("FULL", "NORMAL"), fold_case=True), "FULL")
     pool_size: int = _key(_Int(min=1), 5)
@@ -399,7 +399,8 @@ class StorageConfig:
         return self.url.startswith("sqlite")
 
 
-_PORT = _Int(min=1, max=65535)
+# Port 0 asks the OS for a free port (tests); the bound port is logged and in --ready-file.
+_PORT = _Int(min=0, max=65535)
 
 
 @dataclass(frozen=True)
@@ -642,7 +643,7 @@ def _check_whole(config: Config) -> None:
     # Two listeners on one port would fail at bind() time with a less helpful message.
     seen: dict[int, tuple[str, str]] = {}
     for name, listener in config.listeners.items():
-        if not listener.enabled:
+        if not listener.enabled or listener.port == 0:
             continue
         other = seen.get(listener.port)
         wildcard = ("0.0.0.0", "::", "")

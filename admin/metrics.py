@@ -1,0 +1,67 @@
+"""Prometheus metrics, read from the core at scrape time so the hot path pays nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from smsc.core import Smsc
+
+
+class SmscCollector(Collector):
+    def __init__(self, smsc: Smsc, pdu_counters: dict[str, dict[str, int]]) -> None:
+        self.smsc = smsc
+        self.pdu_counters = pdu_counters  # protocol -> "in:submit_sm" -> count
+
+    def collect(self) -> Iterator[object]:
+        s = self.smsc
+        binds = GaugeMetricFamily("smsc_binds", "Live binds", labels=["protocol", "account"])
+        counts: dict[tuple[str, str], int] = {}
+        for b in s.binds.all():
+            counts[(b.protocol, b.account)] = counts.get((b.protocol, b.account), 0) + 1
+        for (proto, acc), n in counts.items():
+            binds.add_metric([proto, acc], n)
+        yield binds
+        yield GaugeMetricFamily(
+            "smsc_outbox_depth", "Receipts and MO waiting", value=s.outbox.depth()
+        )
+        yield GaugeMetricFamily(
+            "smsc_outbox_inflight", "Sent, not yet acknowledged", value=s.outbox.inflight
+        )
+        yield GaugeMetricFamily(
+            "smsc_receipts_pending", "Receipts not yet due", value=len(s.receipts)
+        )
+        yield GaugeMetricFamily(
+            "smsc_writer_queue", "Writes waiting for commit", value=s.writer.pending
+        )
+        yield CounterMetricFamily("smsc_commits", "Group commits", value=s.writer.commits)
+        yield CounterMetricFamily("smsc_rows_written", "Rows written", value=s.writer.rows)
+        yield CounterMetricFamily("smsc_messages_submitted", "MT parts stored", value=s.submitted)
+        yield CounterMetricFamily(
+            "smsc_receipts_generated", "Receipts generated", value=s.receipts.generated
+        )
+        yield CounterMetricFamily(
+            "smsc_outbox_delivered", "Outbox items acknowledged", value=s.outbox.delivered
+        )
+        yield CounterMetricFamily(
+            "smsc_mo_unrouted", "MO matching no service code", value=s.unrouted_mo
+        )
+        pdus = CounterMetricFamily(
+            "smsc_pdus",
+            "PDUs by protocol, direction and type",
+            labels=["protocol", "direction", "type"],
+        )
+        for proto, table in self.pdu_counters.items():
+            for key, n in list(table.items()):
+                direction, _, kind = key.partition(":")
+                pdus.add_metric([proto, direction, kind], n)
+        yield pdus
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)
