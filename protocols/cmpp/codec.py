@@ -116,7 +116,11 @@ class _Gen:
                 lines.append(f"    {', '.join(names)}, = {key}.unpack_from(b, o)")
                 lines.append(f"    o += {st.size}")
                 for (fname, con), var in zip(items, names, strict=True):
-                    values[fname] = f"_os({var})" if isinstance(con, OctetString) else var
+                    values[fname] = (
+                        f"{var}.split(b'\\0', 1)[0].rstrip(b' ').decode('latin-1')"
+                        if isinstance(con, OctetString)
+                        else var
+                    )
             elif kind == "dests":
                 fname, con = items[0]
                 w = con.width
@@ -129,7 +133,10 @@ class _Gen:
                     f"        raise _bad({result!r}, seq, f'DestUsr_tl {{n}} outside 1..99')",
                     f"    if end - o < n * {w}:",
                     f"        raise _short({result!r}, seq, {fname!r})",
-                    f"    d{i} = [_os(b[p:p + {w}]) for p in range(o, o + n * {w}, {w})]",
+                    "    if n == 1:",
+                    f"        d{i} = [_os(b[o:o + {w}])]",
+                    "    else:",
+                    f"        d{i} = [_os(b[p:p + {w}]) for p in range(o, o + n * {w}, {w})]",
                     f"    o += n * {w}",
                 ]
                 values[fname] = f"d{i}"

@@ -182,10 +182,7 @@ class OctetString(Adapter):
 
 def os_decode(raw: bytes) -> str:
     """Octet String bytes -> str: cut at the first NUL, strip trailing spaces (§8 pitfall 9)."""
-    cut = raw.find(0)
-    if cut >= 0:
-        raw = raw[:cut]
-    return raw.rstrip(b" ").decode("latin-1")
+    return raw.split(b"\0", 1)[0].rstrip(b" ").decode("latin-1")
 
 
 class FixedBytes(Adapter):
@@ -465,6 +462,16 @@ class Pdu:
 
     def __getitem__(self, name: str) -> Any:
         return self.fields[name]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: body fields read as attributes, as in
+        # protocols.smpp.Pdu (``pdu.msg_id``).
+        if name.startswith("__") or name == "fields":  # copy/pickle probe unset slots
+            raise AttributeError(name)
+        try:
+            return self.fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @dataclass(frozen=True, slots=True)
