@@ -373,8 +373,31 @@ def test_parse_udh_malformed(data: bytes) -> None:
         parse_udh(data)
 
 
+@st.composite
+def udh_user_data(draw: st.DrawFn) -> bytes:
+    """Mostly well-formed UDH IE lists (concat 0x00/0x08 among others), sometimes corrupted."""
+    ies = b""
+    for _ in range(draw(st.integers(0, 4))):
+        iei = draw(st.sampled_from([0x00, 0x08, 0x04, 0x05, 0x24, 0x25, 0x70]))
+        if iei == 0x00:
+            value = bytes(
+                [draw(st.integers(0, 255)), draw(st.integers(0, 3)), draw(st.integers(0, 3))]
+            )
+        elif iei == 0x08:
+            value = bytes(draw(st.binary(min_size=2, max_size=2))) + bytes(
+                [draw(st.integers(0, 3)), draw(st.integers(0, 3))]
+            )
+        else:
+            value = draw(st.binary(max_size=4))
+        if draw(st.integers(0, 9)) == 0:  # wrong IEDL
+            value = value[:-1] if value else b"\x01"
+        ies += bytes([iei, len(value)]) + value
+    udhl = len(ies) + draw(st.sampled_from([0, 0, 0, 0, -1, 1, 5]))
+    return bytes([max(0, min(255, udhl))]) + ies + draw(st.binary(max_size=20))
+
+
 @FAST
-@given(st.binary(max_size=40))
+@given(st.one_of(st.binary(max_size=40), udh_user_data()))
 def test_parse_udh_random_bytes_only_segmentation_error(data: bytes) -> None:
     try:
         concat, rest = parse_udh(data)
@@ -382,7 +405,25 @@ def test_parse_udh_random_bytes_only_segmentation_error(data: bytes) -> None:
         return
     assert len(rest) == len(data) - 1 - data[0]
     if concat is not None:
-        assert 1 <= concat.seq <= concat.total
+        assert 1 <= concat.seq <= concat.total and concat.ref_bits in (8, 16)
+
+
+def test_udh_strategy_reaches_valid_concat() -> None:
+    """Guard that the structured strategy really produces parseable concatenation UDHs."""
+    seen: list[Concat] = []
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(udh_user_data())
+    def probe(data: bytes) -> None:
+        try:
+            concat, _ = parse_udh(data)
+        except SegmentationError:
+            return
+        if concat is not None:
+            seen.append(concat)
+
+    probe()
+    assert seen
 
 
 # --- ReferenceAllocator --------------------------------------------------------------------
