@@ -22,23 +22,12 @@ from sqlalchemy import bindparam, select, update
 
 from smsc.model import OutboxItem, ReceiptRequest
 from smsc.outbox import insert_op
+from smsc.reassembly import worst_state
 from smsc.rules import FinalState
 from storage.schema import messages as messages_table
 from storage.schema import receipts as receipts_table
 
 log = logging.getLogger("smsc.receipts")
-
-_SEVERITY = {
-    "DELIVRD": 0,
-    "ACCEPTD": 1,
-    "ENROUTE": 2,
-    "UNKNOWN": 3,
-    "DELETED": 4,
-    "EXPIRED": 5,
-    "UNDELIV": 6,
-    "REJECTD": 7,
-    "DTBLACK": 8,
-}
 
 _SET_DONE = (
     update(messages_table)
@@ -70,11 +59,6 @@ class PendingReceipt:
     enroute_at: float | None
     receipt: int  # ReceiptRequest
     group_key: tuple[Any, ...] | None = None  # per-message receipts for long messages
-
-
-def worst_state(states: list[str]) -> str:
-    """The state of a long message reported once: the worst of its parts."""
-    return max(states, key=lambda s: _SEVERITY.get(s, 3)) if states else "UNKNOWN"
 
 
 class ReceiptScheduler:

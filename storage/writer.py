@@ -171,24 +171,26 @@ class GroupCommitWriter:
 
 
 def _execute_grouped(conn: Any, ops: Sequence[Op]) -> None:
-    """Run ops in order, merging consecutive single-row ops on one statement into executemany."""
-    i = 0
-    n = len(ops)
-    while i < n:
-        stmt, params = ops[i]
+    """Run ops grouped by statement (first-appearance order) so each statement is one executemany.
+
+    Reordering inside a batch is safe because an operation that depends on another row is only
+    enqueued after the commit that stored that row (e.g. an outbox row is acknowledged only after
+    it was sent, which is after it was committed).
+    """
+    groups: dict[int, tuple[Executable, list[Any]]] = {}
+    for stmt, params in ops:
+        entry = groups.get(id(stmt))
+        if entry is None:
+            entry = groups[id(stmt)] = (stmt, [])
         if isinstance(params, list):
-            if params:
-                conn.execute(stmt, params)
-            i += 1
-            continue
-        j = i + 1
-        while j < n and ops[j][0] is stmt and not isinstance(ops[j][1], list):
-            j += 1
-        if j - i == 1:
-            conn.execute(stmt, params if params is not None else {})
+            entry[1].extend(params)
         else:
-            conn.execute(stmt, [ops[k][1] for k in range(i, j)])
-        i = j
+            entry[1].append(params if params is not None else {})
+    for stmt, rows in groups.values():
+        if len(rows) == 1:
+            conn.execute(stmt, rows[0])
+        elif rows:
+            conn.execute(stmt, rows)
 
 
 def _resolve(batch: list[_Job], results: list[BaseException | None] | None) -> None:

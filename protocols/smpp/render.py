@@ -1,0 +1,93 @@
+"""Outbox items → deliver_sm PDUs (SMPP 3.4 §4.6, receipts per Appendix B; smpp.md §7).
+
+A receipt is one deliver_sm with esm_class 0x04 (0x20 for an intermediate notification), the
+de-facto receipt text, and the receipted_message_id / message_state TLVs (network_error_code
+on failure). Source and destination are swapped: the receipt comes *from* the handset.
+
+An MO is split by the segmentation module (8-bit reference UDH, esm_class 0x40 when long);
+every part is a deliver_sm, and the outbox item is acknowledged when all parts are.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from protocols.smpp.pdu import CommandId, Pdu, Tag
+from smsc.segmentation import ReferenceAllocator, split
+
+ESM_RECEIPT = 0x04
+ESM_INTERMEDIATE = 0x20
+ESM_UDHI = 0x40
+
+
+def _date(epoch: float) -> str:
+    return time.strftime("%y%m%d%H%M", time.gmtime(epoch))
+
+
+def receipt_text(p: dict[str, Any]) -> str:
+    """``id:… sub:001 dlvrd:… submit date:… done date:… stat:… err:… text:…`` (Appendix B)."""
+    delivered = "001" if p["state"] == "DELIVRD" else "000"
+    return (
+        f"id:{p['message_id']} sub:001 dlvrd:{delivered} submit date:{_date(p['submitted_at'])} "
+        f"done date:{_date(p['done_at'])} stat:{p['smpp_stat']} err:{int(p['err']):03d} "
+        f"text:{p.get('text', '')[:20]}"
+    )
+
+
+def receipt_pdu(p: dict[str, Any]) -> Pdu:
+    text = receipt_text(p).encode("latin-1", "replace")
+    pdu = Pdu.make(
+        CommandId.deliver_sm,
+        source_addr_ton=1 if p["destination"].isdigit() else 0,
+        source_addr_npi=1 if p["destination"].isdigit() else 0,
+        source_addr=p["destination"],
+        dest_addr_ton=0,
+        dest_addr_npi=0,
+        destination_addr=p["source"],
+        esm_class=ESM_RECEIPT if p.get("final", True) else ESM_INTERMEDIATE,
+        data_coding=0,
+        short_message=text[:254],
+    )
+    pdu.set_tlv(Tag.receipted_message_id, p["message_id"])
+    pdu.set_tlv(Tag.message_state, p["message_state"])
+    nec = int(p.get("network_error_code") or 0)
+    if nec:
+        # network_error_code: network type (3 = GSM) + 2-octet error code
+        pdu.set_tlv(Tag.network_error_code, bytes([3]) + (nec & 0xFFFF).to_bytes(2, "big"))
+    return pdu
+
+
+def mo_pdus(p: dict[str, Any], refs: ReferenceAllocator, account: str) -> list[Pdu]:
+    coding = p.get("coding", "auto")
+    encoding = {"auto": "auto", "gsm7": "gsm7", "ucs2": "ucs2"}.get(coding, "auto")
+    first = split(p["text"], encoding=encoding, udh="8", ref=1)
+    result = first
+    if len(first.parts) > 1:
+        ref = refs.next((account, p["source"], p["destination"]), bits=8)
+        result = split(p["text"], encoding=encoding, udh="8", ref=ref)
+    pdus = []
+    for seg in result.parts:
+        pdus.append(
+            Pdu.make(
+                CommandId.deliver_sm,
+                source_addr_ton=1,
+                source_addr_npi=1,
+                source_addr=p["source"],
+                dest_addr_ton=0,
+                dest_addr_npi=1,
+                destination_addr=p["destination"],
+                esm_class=ESM_UDHI if seg.udh else 0,
+                data_coding=result.data_coding,
+                short_message=seg.short_message,
+            )
+        )
+    return pdus
+
+
+def item_pdus(
+    kind: str, payload: dict[str, Any], refs: ReferenceAllocator, account: str
+) -> list[Pdu]:
+    if kind == "receipt":
+        return [receipt_pdu(payload)]
+    return mo_pdus(payload, refs, account)
