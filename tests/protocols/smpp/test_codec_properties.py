@@ -190,38 +190,57 @@ def test_field_shaped_bodies_give_same_pdu_or_same_error(
         assert encode(fast) == frame
 
 
-def _edge_field(draw: st.DrawFn, sub: Any) -> bytes:
-    """Wire bytes for one declared field: valid, or just past one of its limits."""
+def _edge_field(draw: st.DrawFn, sub: Any, edgy: bool) -> bytes:
+    """Wire bytes for one declared field: valid, or (``edgy``) at or just past a limit."""
     if isinstance(sub, FormatField):
         return draw(st.binary(min_size=sub.sizeof(), max_size=sub.sizeof()))
     if isinstance(sub, COctetString):
         m = sub.max_size
+        if not edgy:
+            n = draw(st.sampled_from(sub.sizes or (0, m - 1)))
+            return b"7" * n + b"\x00"
         sizes = set(sub.sizes or ()) | {s + 1 for s in sub.sizes or ()}
         n = draw(st.sampled_from(sorted({0, 1, m - 2, m - 1, m, m + 1} | sizes)))
         return b"7" * max(n, 0) + draw(st.sampled_from([b"\x00", b"\x00", b""]))
     if isinstance(sub, ShortMessage):
+        if not edgy:
+            n = draw(st.sampled_from([0, 5, 254]))
+            return bytes([n]) + b"m" * n
         n = draw(st.sampled_from([0, 1, 5, 253, 254, 255]))
         return bytes([n]) + b"m" * draw(st.sampled_from([n, n, max(n - 1, 0), n + 1]))
     if isinstance(sub, Record):
-        return b"".join(_edge_field(draw, sc.subcon) for sc in sub.struct.subcons)
+        return b"".join(_edge_field(draw, sc.subcon, edgy) for sc in sub.struct.subcons)
     if isinstance(sub, TaggedUnion):
-        flag = draw(st.sampled_from([0, 1, 2, 3]))
+        flag = draw(st.sampled_from([0, 1, 2, 3] if edgy else list(sub.variants)))
         rec = sub.variants.get(flag) or next(iter(sub.variants.values()))
-        return bytes([flag]) + _edge_field(draw, rec)
+        return bytes([flag]) + _edge_field(draw, rec, edgy)
     if isinstance(sub, CountedArray):
-        n = draw(st.sampled_from([0, 1, 2, 254, 255]))
-        k = min(n, draw(st.integers(0, 3)))
-        return bytes([n]) + b"".join(_edge_field(draw, sub.element) for _ in range(k))
+        if edgy:
+            n = draw(st.sampled_from([0, 1, 2, 254, 255]))
+            k = min(n, draw(st.integers(0, 3)))
+        else:
+            n = k = draw(st.integers(max(sub.min_count, 0), min(sub.max_count, 3)))
+        return bytes([n]) + b"".join(_edge_field(draw, sub.element, edgy) for _ in range(k))
     if isinstance(sub, TlvStream):
+        if not edgy:
+            return b"".join(
+                t.to_bytes(2, "big") + len(v).to_bytes(2, "big") + v for t, v in draw(_TLVS)
+            )
         return b"".join(draw(st.lists(_PIECES.filter(lambda p: len(p) >= 2), max_size=3)))
     raise TypeError(type(sub))
 
 
 @st.composite
 def edge_frames(draw: st.DrawFn) -> bytes:
+    """A frame whose fields are valid up to one targeted field, which sits at a limit."""
     cid = draw(st.sampled_from(list(BODIES)))
-    body = b"".join(_edge_field(draw, sc.subcon) for sc in BODIES[cid].subcons)
-    body = body[: draw(st.integers(0, len(body)))] if draw(st.booleans()) else body
+    subs = [sc.subcon for sc in BODIES[cid].subcons]
+    target = draw(st.integers(0, max(len(subs) - 1, 0)))
+    body = b"".join(
+        _edge_field(draw, sub, i == target or (i > target and draw(st.booleans())))
+        for i, sub in enumerate(subs)
+    )
+    body = body[: draw(st.integers(0, len(body)))] if draw(st.integers(0, 3)) == 0 else body
     return _frame(cid, body, 0, draw(st.integers(0, 2**32 - 1)))
 
 
@@ -232,3 +251,89 @@ def test_declaration_directed_edge_cases_agree(frame: bytes) -> None:
     assert fast == _outcome(decode_declared, frame)
     if isinstance(fast, Pdu):
         assert encode(fast) == frame
+
+
+def _valid_bytes(sub: Any) -> bytes:
+    if isinstance(sub, FormatField):
+        return b"\x01" * sub.sizeof()
+    if isinstance(sub, COctetString):
+        return b"7" * (sub.sizes or (0, sub.max_size - 1))[-1] + b"\x00"
+    if isinstance(sub, ShortMessage):
+        return b"\x02mm"
+    if isinstance(sub, Record):
+        return b"".join(_valid_bytes(sc.subcon) for sc in sub.struct.subcons)
+    if isinstance(sub, TaggedUnion):
+        flag, rec = next(iter(sub.variants.items()))
+        return bytes([flag]) + _valid_bytes(rec)
+    if isinstance(sub, CountedArray):
+        return b"\x01" + _valid_bytes(sub.element)
+    if isinstance(sub, TlvStream):
+        return b"\x02\x0c\x00\x02\x00\x2a"
+    raise TypeError(type(sub))
+
+
+def _edge_variants(sub: Any) -> list[bytes]:
+    """Every limit of one declared field, as wire bytes (some valid, most not)."""
+    if isinstance(sub, FormatField):
+        return [b"\xff" * (sub.sizeof() - 1)]  # truncated integer
+    if isinstance(sub, COctetString):
+        m = sub.max_size
+        lengths = {0, 1, m - 2, m - 1, m, m + 1} | set(sub.sizes or ())
+        lengths |= {s + 1 for s in sub.sizes or ()} | {s - 1 for s in sub.sizes or () if s}
+        return [b"7" * n + end for n in sorted(lengths) for end in (b"\x00", b"")]
+    if isinstance(sub, ShortMessage):
+        return [
+            bytes([n]) + b"m" * k
+            for n in (0, 1, 253, 254, 255)
+            for k in {n - 1, n, n + 1}
+            if k >= 0
+        ] + [b""]
+    if isinstance(sub, Record):
+        out = []
+        subs = [sc.subcon for sc in sub.struct.subcons]
+        for i, s in enumerate(subs):
+            head = b"".join(_valid_bytes(x) for x in subs[:i])
+            tail = b"".join(_valid_bytes(x) for x in subs[i + 1 :])
+            out += [head + v + tail for v in _edge_variants(s)]
+        return out
+    if isinstance(sub, TaggedUnion):
+        out = [bytes([f]) + _valid_bytes(next(iter(sub.variants.values()))) for f in (0, 3, 255)]
+        for flag, rec in sub.variants.items():
+            out += [bytes([flag]) + v for v in _edge_variants(rec)]
+        return out + [b""]
+    if isinstance(sub, CountedArray):
+        el = _valid_bytes(sub.element)
+        out = [bytes([n]) + el * min(n, 3) for n in (0, 1, 2, 3, 4, 254, 255)]
+        return out + [b"\x01" + v for v in _edge_variants(sub.element)] + [b""]
+    if isinstance(sub, TlvStream):
+        return [b"", b"\x02", b"\x02\x0c\x00", b"\x02\x0c\x00\x03\x00\x2a", b"\x14\x01\x00\x00"]
+    raise TypeError(type(sub))
+
+
+def _all_edge_frames() -> list[bytes]:
+    frames = []
+    for cid, body in BODIES.items():
+        subs = [sc.subcon for sc in body.subcons]
+        for i, sub in enumerate(subs):
+            head = b"".join(_valid_bytes(x) for x in subs[:i])
+            tail = b"".join(_valid_bytes(x) for x in subs[i + 1 :])
+            for v in _edge_variants(sub):
+                frames.append(_frame(cid, head + v + tail, 0, 9))
+                frames.append(_frame(cid, head + v, 0, 9))
+        frames.append(_frame(cid, b"".join(_valid_bytes(x) for x in subs), 0, 9))
+    return frames
+
+
+def test_every_field_limit_of_every_pdu_agrees() -> None:
+    frames = _all_edge_frames()
+    assert len(frames) > 1500
+    outcomes = {"ok": 0, "error": 0}
+    for frame in frames:
+        fast = _outcome(decode, frame)
+        assert fast == _outcome(decode_declared, frame), frame.hex()
+        if isinstance(fast, Pdu):
+            outcomes["ok"] += 1
+            assert encode(fast) == frame == encode_declared(fast), frame.hex()
+        else:
+            outcomes["error"] += 1
+    assert outcomes["ok"] > 500 and outcomes["error"] > 500
