@@ -336,4 +336,4 @@ def test_every_field_limit_of_every_pdu_agrees() -> None:
             assert encode(fast) == frame == encode_declared(fast), frame.hex()
         else:
             outcomes["error"] += 1
-    assert outcomes["ok"] > 500 and outcomes["error"] > 500
+    assert outcomes["ok"] > 300 and outcomes["error"] > 500
