@@ -70,6 +70,8 @@ __all__ = [
     "Terminated",
     "TerminateRequested",
     "TRANSITIONS",
+    "InvalidState",
+    "WindowFull",
 ]
 
 C = CommandId
@@ -114,8 +116,14 @@ _WINDOWED = {"ismg": C.SUBMIT, "sp": C.DELIVER}
 # ------------------------------------------------------------------------------------ events
 
 
+class Event:
+    """Base class of everything ``receive_data`` / ``tick`` return (as in protocols.smpp)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
-class ConnectRequested:
+class ConnectRequested(Event):
     """ISMG role: a well-formed CONNECT with a supported version; answer it with
     accept_connect / reject_connect. ``version`` is the client's Version byte."""
 
@@ -124,14 +132,14 @@ class ConnectRequested:
 
 
 @dataclass(frozen=True, slots=True)
-class RequestReceived:
+class RequestReceived(Event):
     """A request for the owner to answer with send_response (SUBMIT, QUERY, CANCEL, DELIVER)."""
 
     pdu: Pdu
 
 
 @dataclass(frozen=True, slots=True)
-class ResponseReceived:
+class ResponseReceived(Event):
     """The answer to one of our requests; ``request`` is what we sent."""
 
     pdu: Pdu
@@ -139,35 +147,35 @@ class ResponseReceived:
 
 
 @dataclass(frozen=True, slots=True)
-class ResponseTimeout:
+class ResponseTimeout(Event):
     """No answer after ``max_retries`` sends of ``request``; it is no longer outstanding."""
 
     request: Pdu
 
 
 @dataclass(frozen=True, slots=True)
-class TerminateRequested:
+class TerminateRequested(Event):
     """The peer sent TERMINATE; TERMINATE_RESP is already queued and the session is closed."""
 
     pdu: Pdu
 
 
 @dataclass(frozen=True, slots=True)
-class Terminated:
+class Terminated(Event):
     """Our TERMINATE was answered; the session is closed."""
 
     pdu: Pdu
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionShouldClose:
+class ConnectionShouldClose(Event):
     """Flush data_to_send(), then close the transport."""
 
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
-class ProtocolError:
+class ProtocolError(Event):
     """The peer broke the protocol. ``result`` is the code we answered with (or would have:
     CONNECT_RESP Status / SUBMIT_RESP-style Result), None when the PDU type has none."""
 
@@ -177,20 +185,16 @@ class ProtocolError:
     command_id: int | None = None
 
 
-Event = (
-    ConnectRequested
-    | RequestReceived
-    | ResponseReceived
-    | ResponseTimeout
-    | TerminateRequested
-    | Terminated
-    | ConnectionShouldClose
-    | ProtocolError
-)
-
-
 class SessionError(Exception):
     """The owner used the session wrongly (wrong state, window full, unknown request)."""
+
+
+class WindowFull(SessionError):
+    """``send_request`` while ``outbound_outstanding >= window``."""
+
+
+class InvalidState(SessionError):
+    """The request may not be sent by this role in the current state."""
 
 
 class _Sent:
@@ -303,6 +307,15 @@ class CmppSession:
     @property
     def layout(self) -> Layout:
         return self._layout
+
+    @property
+    def can_send(self) -> bool:
+        """True when send_request would be accepted window-wise."""
+        return len(self._sent) < self.window
+
+    @property
+    def connected(self) -> bool:
+        return self.state is S.CONNECTED
 
     @property
     def closed(self) -> bool:
@@ -543,9 +556,9 @@ class CmppSession:
         the session assigns and returns its Sequence_Id. Counts against the window."""
         cid = COMMANDS.get(pdu.command_id)
         if cid is None or cid not in _MAY_SEND.get((self.role, self.state), ()):
-            raise SessionError(f"{pdu.name} cannot be sent by {self.role} in {self.state.value}")
+            raise InvalidState(f"{pdu.name} cannot be sent by {self.role} in {self.state.value}")
         if len(self._sent) >= self.window:
-            raise SessionError(f"window of {self.window} full")
+            raise WindowFull(f"window of {self.window} full")
         seq = self._take_seq()
         request = Pdu(cid, seq, pdu.fields)
         wire = encode(request, self._layout)
@@ -570,7 +583,7 @@ class CmppSession:
 
     def accept_connect(
         self, pdu: Pdu, authenticator_ismg: bytes, *, version: int | None = None
-    ) -> None:
+    ) -> list[Event]:
         """Answer ConnectRequested with Status 0 and enter CONNECTED.
 
         ``authenticator_ismg`` comes from auth.authenticator_ismg(0, AuthenticatorSource,
@@ -587,17 +600,19 @@ class CmppSession:
         )
         self.state = S.CONNECTED
         self._connect_request = None
+        return []
 
-    def reject_connect(self, pdu: Pdu, status: int) -> None:
+    def reject_connect(self, pdu: Pdu, status: int) -> list[Event]:
         """Answer ConnectRequested with a non-zero Status (2 unknown SP, 3 bad auth, ≥5 other);
-        the session is then CLOSED: flush data_to_send() and close the transport (§3.3)."""
+        returns ``[ConnectionShouldClose]``: flush data_to_send(), then close (§3.3)."""
         self._check_connect(pdu)
         if status == 0:
             raise SessionError("reject_connect needs a non-zero Status")
         self._send_connect_resp(pdu.sequence, status, self._layout, b"", 0)
         self._connect_request = None
-        self.state = S.CLOSED
-        self.close_reason = f"CONNECT rejected with Status {status}"
+        events: list[Event] = []
+        self._close(events, f"CONNECT rejected with Status {status}")
+        return events
 
     def _check_connect(self, pdu: Pdu) -> None:
         if self.role != "ismg" or self._connect_request is None or self.state is not S.OPEN:
@@ -624,7 +639,7 @@ class CmppSession:
     def terminate(self, now: float) -> int:
         """Start the TERMINATE handshake (§6); Terminated + ConnectionShouldClose follow."""
         if self.state is not S.CONNECTED:
-            raise SessionError(f"cannot terminate in {self.state.value}")
+            raise InvalidState(f"cannot terminate in {self.state.value}")
         seq = self._take_seq()
         # not retransmitted and outside the window: the handshake only has to end
         self._terminate_seq = seq
@@ -632,6 +647,20 @@ class CmppSession:
         self.state = S.TERMINATING
         self._terminate_deadline = now + self.response_timeout
         return seq
+
+    def close(self) -> list[Pdu]:
+        """The transport is gone: state CLOSED. Returns our requests that never got a response
+        (e.g. DELIVERs), oldest first, so the owner can deliver them again later."""
+        lost = [sent.pdu for sent in self._sent.values()]
+        self._sent.clear()
+        self._inbound.clear()
+        self._inbound_windowed = 0
+        self._buf = b""
+        self._connect_request = None
+        if self.state is not S.CLOSED:
+            self.state = S.CLOSED
+            self.close_reason = self.close_reason or "transport closed"
+        return lost
 
     def data_to_send(self) -> bytes:
         """All bytes queued since the last call (responses, requests, heartbeats)."""

@@ -17,6 +17,8 @@ from protocols.cmpp.session import (
     CmppSession,
     ConnectionShouldClose,
     ConnectRequested,
+    Event,
+    InvalidState,
     ProtocolError,
     RequestReceived,
     ResponseReceived,
@@ -25,6 +27,7 @@ from protocols.cmpp.session import (
     SessionState,
     Terminated,
     TerminateRequested,
+    WindowFull,
 )
 
 CONNECT = {0x20: v.CONNECT_20, 0x30: v.CONNECT_30}
@@ -81,7 +84,7 @@ def test_client_version_21_gets_20_layouts() -> None:
 def test_reject_connect(version: int, wire: bytes) -> None:
     s = CmppSession("ismg")
     (ev,) = s.receive_data(CONNECT[version], 0.0)
-    s.reject_connect(ev.pdu, 3)
+    assert s.reject_connect(ev.pdu, 3) == [ConnectionShouldClose("CONNECT rejected with Status 3")]
     assert s.data_to_send() == wire
     assert s.closed
     assert s.receive_data(SUBMIT[version], 0.0) == []
@@ -280,15 +283,26 @@ def test_deliver_round_trip_retransmit_and_timeout() -> None:
     assert s.outbound_outstanding == 0
 
 
+def test_close_returns_unanswered_requests() -> None:
+    s = connected()
+    mo = codec.decode(v.DELIVER_MO_30, 0x30)
+    first = s.send_request(mo, 0.0)
+    s.send_request(mo, 0.0)
+    s.receive_data(with_seq(v.DELIVER_RESP_30, first), 1.0)
+    lost = s.close()
+    assert [p.msg_id for p in lost] == [v.MO_MSG_ID] and s.closed
+    assert s.outbound_outstanding == 0 and s.next_deadline() is None
+
+
 def test_outbound_window_and_misuse() -> None:
     s = connected(window=2)
     mo = codec.decode(v.DELIVER_MO_30, 0x30)
     s.send_request(mo, 0.0)
     s.send_request(mo, 0.0)
-    assert s.outbound_available == 0
-    with pytest.raises(SessionError):
+    assert s.outbound_available == 0 and not s.can_send
+    with pytest.raises(WindowFull):
         s.send_request(mo, 0.0)
-    with pytest.raises(SessionError):
+    with pytest.raises(InvalidState):
         s.send_request(codec.decode(v.SUBMIT_UCS2_30, 0x30), 0.0)  # ISMG does not SUBMIT
     with pytest.raises(SessionError):
         s.send_response(mo, result=0)  # not a pending request
@@ -356,6 +370,7 @@ def test_receive_data_never_raises(chunks: list[bytes], logged_in: bool) -> None
     s = connected() if logged_in else CmppSession("ismg")
     for i, chunk in enumerate(chunks):
         for ev in s.receive_data(chunk, float(i)):
+            assert isinstance(ev, Event)
             assert isinstance(
                 ev,
                 ConnectRequested
