@@ -23,6 +23,7 @@ from protocols.cmpp.session import (
     ConnectionShouldClose,
     ConnectRequested,
     Event,
+    InvalidState,
     ProtocolError,
     RequestReceived,
     ResponseReceived,
@@ -31,6 +32,7 @@ from protocols.cmpp.session import (
     SessionState,
     Terminated,
     TerminateRequested,
+    WindowFull,
 )
 
 __all__ = [
@@ -38,6 +40,8 @@ __all__ = [
     "ConnectRequested",
     "ConnectionShouldClose",
     "Event",
+    "InvalidState",
+    "WindowFull",
     "ProtocolError",
     "RequestReceived",
     "ResponseReceived",
