@@ -19,8 +19,11 @@ class Collector:
         )
         self.resps: list[Any] = []
         self.delivers: list[Any] = []
-        self.client.set_message_sent_handler(self.resps.append)
+        self.client.set_message_sent_handler(self._sent)
         self.client.set_message_received_handler(self._received)
+
+    def _sent(self, pdu: Any) -> None:
+        self.resps.append(pdu)
 
     def _received(self, pdu: Any) -> int:
         self.delivers.append(pdu)
