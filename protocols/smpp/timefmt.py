@@ -1,52 +1,133 @@
-"""SMPP 3.4 time formats (§7.1.1; smpp.md §3.5): absolute and relative times, receipt dates.
+"""SMPP 3.4 time formats (smpp.md §3.5) and the receipt date format (§7.2).
 
-``YYMMDDhhmmsstnnp``: absolute when p is ``+``/``-`` (nn quarter-hours ahead of / behind UTC),
-relative when p is ``R`` (an interval from now). An empty string means "not given".
+schedule_delivery_time / validity_period / final_date are empty or 16 characters:
+
+* absolute ``YYMMDDhhmmsstnnp``: local time plus the offset from UTC in quarter hours ``nn``
+  (00-48); ``p`` is ``+`` when local time is ahead of UTC, ``-`` when behind. Year = 20YY.
+* relative ``YYMMDDhhmmss000R``: an interval from *now*. Years and months are calendar steps
+  (clamped to the month's last day, e.g. Jan 31 + 1 month = Feb 28/29); days, hours, minutes
+  and seconds are fixed lengths, so ``000001000000000R`` is exactly 86 400 s.
+
+Everything returns or takes UTC epoch seconds (float); nothing reads the clock. Malformed input
+raises ``TimeFormatError``; the caller maps it to ESME_RINVSCHED / ESME_RINVEXPIRY.
 """
 
 from __future__ import annotations
 
 import calendar
-import time
+import math
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    "TimeFormatError",
+    "format_absolute",
+    "format_receipt_date",
+    "format_relative",
+    "parse_absolute",
+    "parse_receipt_date",
+    "parse_relative",
+    "parse_time",
+    "receipt_date",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TimeFormatError(ValueError):
-    """The text is not a valid SMPP time."""
+    """A time string that is not a valid SMPP 3.4 absolute/relative time (§3.5)."""
 
 
-def parse_time(text: str, now: float) -> float | None:
-    """Absolute UTC epoch seconds for an SMPP time, ``None`` for the empty string."""
-    if not text:
-        return None
-    if len(text) != 16 or not text[:15].isdigit() or text[15] not in "+-R":
-        raise TimeFormatError(f"{text!r} is not 16 characters YYMMDDhhmmsstnnp")
-    yy, mo, dd, hh, mi, ss = (int(text[i : i + 2]) for i in range(0, 12, 2))
-    tenths = int(text[12])
-    nn = int(text[13:15])
-    p = text[15]
-    if p == "R":
-        # relative: years/months approximated as 365/30 days, as SMSCs do
-        seconds = ((yy * 365 + mo * 30 + dd) * 24 + hh) * 3600 + mi * 60 + ss
-        return now + seconds
-    if not (1 <= mo <= 12 and 1 <= dd <= 31 and hh <= 23 and mi <= 59 and ss <= 59 and nn <= 48):
-        raise TimeFormatError(f"{text!r} has a field out of range")
+def _digits(value: str, what: str) -> list[int]:
+    if len(value) != 16:
+        raise TimeFormatError(f"{what} must be 16 characters, got {len(value)}: {value!r}")
+    if not value[:15].isascii() or not value[:15].isdigit():
+        raise TimeFormatError(f"{what} must start with 15 digits: {value!r}")
+    return [int(value[i : i + 2]) for i in range(0, 12, 2)]
+
+
+def parse_absolute(value: str) -> float:
+    """``YYMMDDhhmmsstnnp`` -> UTC epoch seconds (tenths kept)."""
+    yy, mo, dd, hh, mi, ss = _digits(value, "absolute time")
+    tenths, nn, sign = int(value[12]), int(value[13:15]), value[15]
+    if sign not in "+-":
+        raise TimeFormatError(f"absolute time must end in '+' or '-': {value!r}")
+    if nn > 48:
+        raise TimeFormatError(f"UTC offset {nn} quarter hours > 48: {value!r}")
     try:
-        base = calendar.timegm((2000 + yy, mo, dd, hh, mi, ss, 0, 0, 0))
-    except (OverflowError, ValueError) as exc:
-        raise TimeFormatError(f"{text!r}: {exc}") from None
-    if time.gmtime(base)[:3] != (2000 + yy, mo, dd):
-        raise TimeFormatError(f"{text!r} is not a calendar date")
-    offset = nn * 15 * 60
-    return base + tenths / 10 + (-offset if p == "+" else offset)
+        local = datetime(2000 + yy, mo, dd, hh, mi, ss, tzinfo=UTC)
+    except ValueError as exc:
+        raise TimeFormatError(f"invalid date/time {value!r}: {exc}") from None
+    offset = timedelta(minutes=15 * nn)
+    utc = local - offset if sign == "+" else local + offset
+    return (utc - _EPOCH).total_seconds() + tenths / 10
 
 
-def format_absolute(epoch: float) -> str:
-    """An absolute SMPP time in UTC (``…000+``), as used in query_sm_resp final_date."""
-    t = time.gmtime(epoch)
-    tenths = int((epoch % 1) * 10)
-    return time.strftime("%y%m%d%H%M%S", t) + f"{tenths}00+"
+def parse_relative(value: str, now: float) -> float:
+    """``YYMMDDhhmmss000R`` -> ``now`` plus that interval, as UTC epoch seconds."""
+    years, months, days, hours, minutes, seconds = _digits(value, "relative time")
+    if value[12:] != "000R":
+        raise TimeFormatError(f"relative time must end in '000R': {value!r}")
+    start = _EPOCH + timedelta(seconds=now)
+    total_months = start.month - 1 + months + 12 * years
+    year, month = start.year + total_months // 12, total_months % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    moved = start.replace(year=year, month=month, day=day)
+    delta = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    return (moved + delta - _EPOCH).total_seconds()
 
 
-def receipt_date(epoch: float) -> str:
-    """``YYMMDDhhmm`` for the receipt text's submit date / done date (Appendix B)."""
-    return time.strftime("%y%m%d%H%M", time.gmtime(epoch))
+def parse_time(value: str, now: float) -> float | None:
+    """Either format; ``""`` (the NULL time: immediate / SMSC default) -> ``None``."""
+    if value == "":
+        return None
+    if value.endswith("R"):
+        return parse_relative(value, now)
+    return parse_absolute(value)
+
+
+def format_absolute(ts: float, quarter_hours: int = 0) -> str:
+    """UTC epoch seconds -> ``YYMMDDhhmmsstnnp`` written in UTC+``quarter_hours``×15 min
+    (negative for zones behind UTC). Years 2000-2099 only."""
+    if not -48 <= quarter_hours <= 48:
+        raise TimeFormatError(f"UTC offset {quarter_hours} quarter hours out of -48..48")
+    tenths_total = math.floor(ts * 10)  # truncate: never write a later instant than given
+    local = _EPOCH + timedelta(seconds=tenths_total // 10, minutes=15 * quarter_hours)
+    if not 2000 <= local.year <= 2099:
+        raise TimeFormatError(f"year {local.year} cannot be written as YY")
+    sign = "-" if quarter_hours < 0 else "+"
+    return f"{local:%y%m%d%H%M%S}{tenths_total % 10}{abs(quarter_hours):02d}{sign}"
+
+
+def format_relative(seconds: int) -> str:
+    """A whole number of seconds -> ``000DDhhmmss000R`` (days, hours, minutes, seconds)."""
+    if seconds < 0:
+        raise TimeFormatError("relative time cannot be negative")
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days > 99:
+        raise TimeFormatError(f"{days} days does not fit the DD field")
+    return f"0000{days:02d}{hours:02d}{minutes:02d}{secs:02d}000R"
+
+
+def format_receipt_date(ts: float, *, seconds: bool = False) -> str:
+    """UTC epoch seconds -> receipt ``YYMMDDhhmm`` (``YYMMDDhhmmss`` with ``seconds``), §7.2."""
+    dt = _EPOCH + timedelta(seconds=int(ts // 1))
+    return f"{dt:%y%m%d%H%M%S}" if seconds else f"{dt:%y%m%d%H%M}"
+
+
+def parse_receipt_date(value: str) -> float:
+    """Receipt ``YYMMDDhhmm`` or ``YYMMDDhhmmss`` (§7.3 variant) -> UTC epoch seconds."""
+    if len(value) not in (10, 12) or not value.isascii() or not value.isdigit():
+        raise TimeFormatError(f"receipt date must be 10 or 12 digits: {value!r}")
+    parts = [int(value[i : i + 2]) for i in range(0, len(value), 2)]
+    try:
+        dt = datetime(2000 + parts[0], *parts[1:], tzinfo=UTC)  # type: ignore[misc]
+    except ValueError as exc:
+        raise TimeFormatError(f"invalid receipt date {value!r}: {exc}") from None
+    return (dt - _EPOCH).total_seconds()
+
+
+def receipt_date(ts: float) -> str:
+    """``YYMMDDhhmm`` for the receipt text's submit date / done date (§7.2)."""
+    return format_receipt_date(ts)
