@@ -129,6 +129,13 @@ class _Gen:
                 return
             total = sum(n for _, _, n in pend)
             out.append(f"    if p + {total} > end: raise _overrun({pend[0][1]!r})")
+            if len(pend) >= 3 and all(n == 1 for _, _, n in pend):
+                # one unpack_from beats 3+ index operations
+                fmt = self.const(struct.Struct(f">{len(pend)}B").unpack_from, "ub")
+                out.append(f"    {', '.join(v for v, _, _ in pend)} = {fmt}(b, p)")
+                out.append(f"    p += {total}")
+                pend.clear()
+                return
             off = 0
             for var, _, n in pend:
                 at = f"p + {off}" if off else "p"
@@ -153,16 +160,24 @@ class _Gen:
             flush()
             if isinstance(sub, COctetString):
                 m = sub.max_size
-                out.append(f"    z = b.find(0, p, p + {m})")
-                out.append(f"    if z < 0: _cstr_fail(b, p, {m}, end, {int(sub.status)}, {name!r})")
+                ind = "    "
+                if sub.sizes is None or 0 in sub.sizes:
+                    # empty strings (service_type, times) are the common case: skip find()
+                    out.append(f"    if p < end and not b[p]: {var} = ''; p += 1")
+                    out.append("    else:")
+                    ind = "        "
+                out.append(f"{ind}z = b.find(0, p, p + {m})")
+                out.append(
+                    f"{ind}if z < 0: _cstr_fail(b, p, {m}, end, {int(sub.status)}, {name!r})"
+                )
                 if sub.sizes is not None:
                     cond = " and ".join(f"z - p != {s}" for s in sub.sizes)
                     out.append(
-                        f"    if {cond}: raise _bad_len({name!r}, {int(sub.status)}, "
+                        f"{ind}if {cond}: raise _bad_len({name!r}, {int(sub.status)}, "
                         f"{sub.sizes!r}, z - p)"
                     )
-                out.append(f"    {var} = b[p:z].decode('latin-1')")
-                out.append("    p = z + 1")
+                out.append(f"{ind}{var} = b[p:z].decode('latin-1')")
+                out.append(f"{ind}p = z + 1")
             elif isinstance(sub, ShortMessage):
                 mx = sub.max_length
                 out.append("    if p >= end: raise _overrun('sm_length')")

@@ -786,6 +786,12 @@ _DEFAULTS: dict[CommandId, dict[str, Any]] = {
 }
 
 
+_LIST_PARAMS: dict[CommandId, tuple[str, ...]] = {
+    cid: tuple(k for k, v in d.items() if isinstance(v, list)) for cid, d in _DEFAULTS.items()
+}
+_CIDS: dict[int, CommandId] = {int(c): c for c in CommandId}
+
+
 # --------------------------------------------------------------------------- Pdu
 
 
@@ -814,19 +820,19 @@ class Pdu:
     ) -> Pdu:
         """Build a PDU, filling every unspecified mandatory parameter with its NULL value
         (0 / "" / b"" / []). Unknown parameter names raise ``TypeError``."""
-        try:
-            defaults = _DEFAULTS[CommandId(command_id)]
-        except ValueError:
-            raise PduError(S.ESME_RINVCMDID, f"unknown command_id 0x{command_id:08x}") from None
-        unknown = params.keys() - defaults.keys()
-        if unknown:
-            raise TypeError(f"{CommandId(command_id).name} has no parameter(s) {sorted(unknown)}")
-        merged = dict(defaults)
-        merged.update(params)
-        for k, v in merged.items():
-            if isinstance(v, list):
-                merged[k] = list(v)
-        return cls(CommandId(command_id), command_status, sequence, merged, list(tlvs or ()))
+        defaults = _DEFAULTS.get(command_id)  # type: ignore[call-overload]
+        if defaults is None:
+            raise PduError(S.ESME_RINVCMDID, f"unknown command_id {command_id!r}")
+        if params:
+            if not params.keys() <= defaults.keys():
+                unknown = sorted(params.keys() - defaults.keys())
+                raise TypeError(f"{_CIDS[command_id].name} has no parameter(s) {unknown}")
+            merged = {**defaults, **params}
+        else:
+            merged = dict(defaults)
+        for k in _LIST_PARAMS[command_id]:  # never share the default (or caller's) list
+            merged[k] = list(merged[k])
+        return cls(_CIDS[command_id], command_status, sequence, merged, list(tlvs) if tlvs else [])
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: expose mandatory params as attributes.

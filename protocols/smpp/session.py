@@ -345,7 +345,16 @@ class SmppSession:
                     break
                 frame = view[off : off + length]
                 off += length
-                self._handle(frame, now, events)
+                try:
+                    pdu = decode(frame)
+                except PduError as exc:
+                    self._bad_pdu(exc, events)
+                else:
+                    self._garbage = 0
+                    if pdu.command_id & 0x80000000:
+                        self._on_response(pdu, events)
+                    else:
+                        self._on_request(pdu, events)
                 if self.state is B.CLOSED:
                     off = n
                     break
@@ -357,18 +366,6 @@ class SmppSession:
         elif off < n:
             buf += view[off:]
         return events
-
-    def _handle(self, frame: bytes | bytearray, now: float, events: list[Event]) -> None:
-        try:
-            pdu = decode(frame)
-        except PduError as exc:
-            self._bad_pdu(exc, events)
-            return
-        self._garbage = 0
-        if pdu.command_id & 0x80000000:
-            self._on_response(pdu, events)
-        else:
-            self._on_request(pdu, events)
 
     def _on_request(self, pdu: Pdu, events: list[Event]) -> None:
         cid, seq, state = pdu.command_id, pdu.sequence, self.state
