@@ -127,6 +127,10 @@ class Smsc:
             "pending_receipts": self.receipts.restore(self.engine),
         }
 
+    def peek_id(self, table: str) -> int:
+        """The id the next row of ``table`` will get (grows across restarts)."""
+        return self._ids.get(table, 1)
+
     def next_id(self, table: str) -> int:
         n = self._ids.get(table, 1)
         self._ids[table] = n + 1
@@ -196,7 +200,12 @@ class Smsc:
             )
         now = self.clock()
         pk = self.next_id("messages")
-        message_id = sub.message_id or format_message_id(pk, account.message_id_format)
+        if sub.message_id:
+            message_id = sub.message_id
+        elif sub.id_format is not None:
+            message_id = sub.id_format(pk)
+        else:
+            message_id = format_message_id(pk, account.message_id_format)
         decision = self.carrier.decide(
             MessageFacts(
                 account=account.name,
@@ -601,22 +610,36 @@ class Smsc:
 
         return await self.loop.run_in_executor(None, run)
 
-    async def totals(self, account: str, since: float, until: float) -> dict[str, int]:
-        """Counts for a period (CMPP QUERY): submitted, delivered, failed."""
+    async def totals(
+        self, account: str, since: float, until: float, *, service_id: str | None = None
+    ) -> dict[str, int]:
+        """Counts for a period (CMPP QUERY): submitted, delivered, failed, still waiting.
+
+        ``service_id`` narrows to messages submitted with that service code (kept in ``extra``).
+        """
 
         def run() -> dict[str, int]:
-            q = select(messages_table.c.outcome, messages_table.c.deliver_at).where(
+            q = select(
+                messages_table.c.outcome, messages_table.c.deliver_at, messages_table.c.extra
+            ).where(
                 messages_table.c.account == account,
                 messages_table.c.submitted_at >= since,
                 messages_table.c.submitted_at < until,
             )
-            out = {"submitted": 0, "delivered": 0, "failed": 0}
+            out = {"submitted": 0, "delivered": 0, "failed": 0, "waiting": 0}
             now = self.clock()
             with self.engine.connect() as conn:
-                for outcome, deliver_at in conn.execute(q):
+                for outcome, deliver_at, extra in conn.execute(q):
+                    if service_id is not None:
+                        if (json.loads(extra) if extra else {}).get("service_id") != service_id:
+                            continue
                     out["submitted"] += 1
-                    if deliver_at <= now:
-                        out["delivered" if outcome == "DELIVRD" else "failed"] += 1
+                    if deliver_at > now:
+                        out["waiting"] += 1
+                    elif outcome == "DELIVRD":
+                        out["delivered"] += 1
+                    else:
+                        out["failed"] += 1
             return out
 
         return await self.loop.run_in_executor(None, run)

@@ -7,6 +7,7 @@ sees a wire format.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -55,6 +56,7 @@ class Submit:
     schedule_at: float | None = None
     validity_at: float | None = None
     message_id: str | None = None  # reuse an id (submit_multi: one id for every destination)
+    id_format: Callable[[int], str] | None = None  # protocol-specific ids (CMPP's 64-bit Msg_Id)
     extra: dict[str, Any] | None = None  # protocol fields worth keeping (service_id, TLVs, ...)
 
 

@@ -57,6 +57,7 @@ class SmppBind:
         self,
         smsc: Any,
         config: Any,
+        *,
         peer: str,
         write: Callable[[bytes], None],
         close_transport: Callable[[], None],
@@ -101,6 +102,7 @@ class SmppBind:
         self.bound_at: float | None = None
         self.submits = 0
         self.closed_future: asyncio.Future[None] = self._loop.create_future()
+        arm_timer(self.session.next_deadline())
         log.info("event=connect protocol=smpp bind=%s peer=%s", self.bind_id, peer)
 
     # -- transport side ----------------------------------------------------------------------
