@@ -19,15 +19,21 @@ from .pdu import (
     encode,
     encode_declared,
 )
+from .session import BindState, Role, SmppSession
+from .timefmt import TimeFormatError
 
 __all__ = [
+    "BindState",
     "CommandId",
     "CommandStatus",
     "DistributionList",
     "Pdu",
     "PduError",
+    "Role",
     "SmeAddress",
+    "SmppSession",
     "Tag",
+    "TimeFormatError",
     "UnsuccessSme",
     "decode",
     "decode_declared",

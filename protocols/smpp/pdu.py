@@ -836,6 +836,9 @@ class Pdu:
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: expose mandatory params as attributes.
+        # Guard "params" itself (unset while copy/pickle rebuild the object) and dunders.
+        if name == "params" or name.startswith("__"):
+            raise AttributeError(name)
         try:
             return self.params[name]
         except KeyError:

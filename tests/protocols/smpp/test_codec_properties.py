@@ -337,3 +337,39 @@ def test_every_field_limit_of_every_pdu_agrees() -> None:
         else:
             outcomes["error"] += 1
     assert outcomes["ok"] > 300 and outcomes["error"] > 500
+
+
+def test_a_field_added_to_a_declaration_reaches_the_fast_path() -> None:
+    from construct import Int16ub, Struct
+
+    from protocols.smpp import codec
+    from protocols.smpp.pdu import COctetString as Cs
+
+    extended = Struct(
+        *BODIES[CommandId.query_sm].subcons[:-1],
+        "extra" / Int16ub,
+        "label" / Cs(5),
+        BODIES[CommandId.query_sm].subcons[-1],
+    )
+    decs, encs, source = codec._Gen().build({CommandId.query_sm: extended})
+    assert "'extra'" in source and "'label'" in source
+    body = b"id\x00\x01\x02src\x00\x12\x34abcd\x00" + b"\x02\x0c\x00\x01\x07"
+    frame = _frame(CommandId.query_sm, body, 0, 1)
+    params, tlvs = decs[CommandId.query_sm](frame, len(frame))
+    assert params == {
+        **{k: v for k, v in extended.parse(body).items() if not k.startswith("_") and k != "tlvs"}
+    }
+    assert params["extra"] == 0x1234 and params["label"] == "abcd"
+    out = bytearray(16)
+    encs[CommandId.query_sm](params, tlvs, out)
+    assert bytes(out[16:]) == body
+
+
+def test_unknown_construct_in_a_declaration_fails_at_generation() -> None:
+    import pytest
+    from construct import Bytes, Struct
+
+    from protocols.smpp import codec
+
+    with pytest.raises(TypeError):
+        codec._Gen().build({CommandId.query_sm: Struct("blob" / Bytes(3))})

@@ -649,3 +649,15 @@ def test_status_and_command_enums_have_spec_values() -> None:
     assert C.data_sm == 0x103 and C.generic_nack == 0x80000000
     assert Tag.message_payload == 0x0424 and Tag.alert_on_message_delivery == 0x130C
     assert len(S) == 48
+
+
+def test_pdu_copies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    pdu = Pdu.make(C.submit_multi, dest_address=[SmeAddress(1, 1, "1"), DistributionList("x")])
+    assert copy.deepcopy(pdu) == pdu == pickle.loads(pickle.dumps(pdu)) == copy.copy(pdu)
+    made = Pdu.make(C.submit_multi)
+    assert (
+        made.dest_address == [] and made.dest_address is not Pdu.make(C.submit_multi).dest_address
+    )
