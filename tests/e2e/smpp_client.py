@@ -93,3 +93,14 @@ class Collector:
 
 def _s(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def submit_batched(c: Collector, n: int, batch: int = 50, **kw: Any) -> list[str]:
+    """Submit ``n`` short messages keeping at most ``batch`` unanswered; returns the ids."""
+    start = len(c.message_ids())
+    for i in range(0, n, batch):
+        for j in range(i, min(n, i + batch)):
+            c.submit(f"msg {j}", **kw)
+        want = start + min(n, i + batch)
+        c.read_until(lambda want=want: len(c.message_ids()) >= want, timeout=30)
+    return c.message_ids()[start:]
