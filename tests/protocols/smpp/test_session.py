@@ -483,12 +483,16 @@ def _split(data: bytes, cuts: list[int]) -> list[bytes]:
 def test_receive_data_never_raises_on_arbitrary_bytes(chunks, role) -> None:
     s = SmppSession(role, max_pdu_size=4096)
     t = 0.0
+    closes = 0
     for chunk in chunks:
         events = s.receive_data(chunk, t)
         assert all(not isinstance(e, ProtocolError) or e.status for e in events)
         t += 1
-        s.tick(t)
-        s.data_to_send()
+        events += s.tick(t)
+        closes += sum(isinstance(e, ConnectionShouldClose) for e in events)
+        for pdu in frames(s.data_to_send()):  # whatever we answer is a valid PDU
+            assert pdu.command_id & 0x80000000 or pdu.command_id == C.enquire_link
+    assert closes <= 1
 
 
 @settings(max_examples=300, deadline=None)
@@ -509,3 +513,46 @@ def test_valid_stream_split_anywhere_gives_same_events(seqs, cuts) -> None:
     assert [e.pdu.sequence for e in got] == seqs
     assert split.data_to_send() == ref_out == raw(C.enquire_link_resp, 77)
     assert split.inbound_outstanding == len(seqs)
+
+
+@st.composite
+def mixed_stream(draw: st.DrawFn) -> list[bytes]:
+    """Valid and invalid PDUs an ESME might send once bound."""
+    kinds = st.sampled_from(["submit", "enquire", "unknown", "bad_body", "resp", "query"])
+    out = []
+    for i, kind in enumerate(draw(st.lists(kinds, max_size=15))):
+        seq = i + 1
+        if kind == "submit":
+            out.append(submit(seq))
+        elif kind == "enquire":
+            out.append(raw(C.enquire_link, seq))
+        elif kind == "unknown":
+            out.append(raw(0x112, seq))
+        elif kind == "bad_body":
+            out.append(raw(C.submit_sm, seq, b"\x00\x05"))
+        elif kind == "resp":
+            out.append(raw(C.deliver_sm_resp, seq, b"\x00"))
+        else:
+            out.append(encode(Pdu.make(C.query_sm, sequence=seq, message_id="1")))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(mixed_stream(), st.lists(st.integers(0, 10_000), max_size=6))
+def test_mixed_streams_answer_every_request_exactly_once(pdus, cuts) -> None:
+    s = bound_smsc(max_garbage=100)
+    events = []
+    for chunk in _split(b"".join(pdus), cuts):
+        events += s.receive_data(chunk, 1.0)
+    requests = [e.pdu for e in events if isinstance(e, RequestReceived)]
+    assert s.inbound_outstanding == len(requests)
+    for pdu in requests:
+        s.send_response(pdu, message_id="m")
+    assert s.inbound_outstanding == 0
+    answered = [p.sequence for p in frames(s.data_to_send())]
+    expected = [
+        i + 1
+        for i, p in enumerate(pdus)
+        if int.from_bytes(p[4:8], "big") != C.deliver_sm_resp  # responses are never answered
+    ]
+    assert sorted(answered) == sorted(expected)
