@@ -525,6 +525,8 @@ class SmppConfig:
     retry_initial_s: float = _key(_Float(min=0.0, min_exclusive=True), 1.0)
     retry_max_s: float = _key(_Float(min=0.0, min_exclusive=True), 60.0)
     max_pdu_size: int = _key(_Int(min=64, max=16 * 1024 * 1024), 65536)
+    # Receipt dates as YYMMDDhhmmss instead of Appendix B's YYMMDDhhmm (smpp.md §7.3).
+    receipt_seconds: bool = _key(_Bool(), False)
 
 
 @dataclass(frozen=True)

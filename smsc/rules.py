@@ -86,8 +86,13 @@ class FinalState(StrEnum):
 
     @property
     def smpp_stat(self) -> str:
-        """Stat word for an SMPP receipt text, which clients expect from Appendix B only."""
-        return "REJECTD" if self is FinalState.DTBLACK else self.value
+        """Stat word for an SMPP receipt text: the state itself, DTBLACK included.
+
+        DTBLACK is not an Appendix B word, but it is 7 characters like them, so parsers that
+        read ``stat:(\\w{7})`` (Jasmin) or treat unknown words as failures (Kannel) cope,
+        and testers see why the message failed; message_state says REJECTED (8).
+        """
+        return self.value
 
 
 _INTERMEDIATE = frozenset({FinalState.ENROUTE, FinalState.ACCEPTD})

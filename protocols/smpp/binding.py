@@ -474,7 +474,13 @@ class SmppBind:
         return s.window - s.outbound_outstanding - len(self._parked)
 
     def send_item(self, item: OutboxItem) -> None:
-        pdus = item_pdus(item.kind, item.payload, self._refs, self.account)
+        pdus = item_pdus(
+            item.kind,
+            item.payload,
+            self._refs,
+            self.account,
+            seconds=self.config.smpp.receipt_seconds,
+        )
         self._item_parts[item.id] = len(pdus)
         for pdu in pdus:
             self._parked.append((item.id, pdu))

@@ -21,22 +21,27 @@ ESM_INTERMEDIATE = 0x20
 ESM_UDHI = 0x40
 
 
-def _date(epoch: float) -> str:
-    return time.strftime("%y%m%d%H%M", time.gmtime(epoch))
+def _date(epoch: float, seconds: bool = False) -> str:
+    return time.strftime("%y%m%d%H%M%S" if seconds else "%y%m%d%H%M", time.gmtime(epoch))
 
 
-def receipt_text(p: dict[str, Any]) -> str:
-    """``id:… sub:001 dlvrd:… submit date:… done date:… stat:… err:… text:…`` (Appendix B)."""
+def receipt_text(p: dict[str, Any], *, seconds: bool = False) -> str:
+    """``id:… sub:001 dlvrd:… submit date:… done date:… stat:… err:… text:…`` (Appendix B).
+
+    Dates are UTC, YYMMDDhhmm (or YYMMDDhhmmss with ``seconds``, a common variation).
+    """
     delivered = "001" if p["state"] == "DELIVRD" else "000"
+    submit = _date(p["submitted_at"], seconds)
+    done = _date(p["done_at"], seconds)
     return (
-        f"id:{p['message_id']} sub:001 dlvrd:{delivered} submit date:{_date(p['submitted_at'])} "
-        f"done date:{_date(p['done_at'])} stat:{p['smpp_stat']} err:{int(p['err']):03d} "
+        f"id:{p['message_id']} sub:001 dlvrd:{delivered} submit date:{submit} "
+        f"done date:{done} stat:{p['smpp_stat']} err:{int(p['err']):03d} "
         f"text:{p.get('text', '')[:20]}"
     )
 
 
-def receipt_pdu(p: dict[str, Any]) -> Pdu:
-    text = receipt_text(p).encode("latin-1", "replace")
+def receipt_pdu(p: dict[str, Any], *, seconds: bool = False) -> Pdu:
+    text = receipt_text(p, seconds=seconds).encode("latin-1", "replace")
     pdu = Pdu.make(
         CommandId.deliver_sm,
         source_addr_ton=1 if p["destination"].isdigit() else 0,
@@ -86,8 +91,14 @@ def mo_pdus(p: dict[str, Any], refs: ReferenceAllocator, account: str) -> list[P
 
 
 def item_pdus(
-    kind: str, payload: dict[str, Any], refs: ReferenceAllocator, account: str
+    kind: str,
+    payload: dict[str, Any],
+    refs: ReferenceAllocator,
+    account: str,
+    *,
+    seconds: bool = False,
 ) -> list[Pdu]:
+    """The deliver_sm PDUs that carry one outbox item (a receipt, or an MO in 1..n parts)."""
     if kind == "receipt":
-        return [receipt_pdu(payload)]
+        return [receipt_pdu(payload, seconds=seconds)]
     return mo_pdus(payload, refs, account)

@@ -628,7 +628,8 @@ def test_final_state_mappings() -> None:
     assert FinalState.UNDELIV.message_state == 5
     assert FinalState.ENROUTE.message_state == 1
     assert FinalState.DTBLACK.message_state == 8
-    assert FinalState.DTBLACK.smpp_stat == "REJECTD"
+    assert FinalState.DTBLACK.smpp_stat == "DTBLACK"
+    assert FinalState.DTBLACK.message_state == 8
     assert FinalState.EXPIRED.smpp_stat == "EXPIRED"
     assert not FinalState.ENROUTE.is_final and not FinalState.ACCEPTD.is_final
     assert all(len(s.value) == 7 for s in FinalState)
