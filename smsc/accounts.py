@@ -240,9 +240,11 @@ class AccountStore:
         validate_spec(spec, f"accounts.{name}")
         now = time.time()
         with self._engine.begin() as conn:
-            row = conn.execute(
-                select(accounts_table).where(accounts_table.c.name == name)
-            ).mappings().first()
+            row = (
+                conn.execute(select(accounts_table).where(accounts_table.c.name == name))
+                .mappings()
+                .first()
+            )
             base = json.loads(row["settings"]) if row else dict(SETTING_DEFAULTS)
             values: dict[str, Any] = {
                 "settings": json.dumps(_settings_from_spec(spec, base)),

@@ -104,7 +104,9 @@ class Smsc:
             retry_max_s=retry_max_s,
             clock=clock,
         )
-        self.receipts = ReceiptScheduler(loop, clock, writer.write_then, self.outbox.add, self.next_id)
+        self.receipts = ReceiptScheduler(
+            loop, clock, writer.write_then, self.outbox.add, self.next_id
+        )
         self._ids: dict[str, int] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self.unrouted_mo = 0
@@ -318,7 +320,9 @@ class Smsc:
             else:
                 log.error(
                     "event=store_failed account=%s message_id=%s error=%r",
-                    account.name, message_id, err,
+                    account.name,
+                    message_id,
+                    err,
                 )
                 if account.balance is not None:
                     account.balance += 1
@@ -457,7 +461,12 @@ class Smsc:
             ops.append(
                 (
                     _INSERT_BLACKLIST,
-                    {"account": account, "number": source, "reason": "unsubscribe", "created_at": now},
+                    {
+                        "account": account,
+                        "number": source,
+                        "reason": "unsubscribe",
+                        "created_at": now,
+                    },
                 )
             )
         item = OutboxItem(
@@ -647,4 +656,3 @@ class Smsc:
     def stop(self) -> None:
         self.receipts.close()
         self.outbox.close()
-

@@ -93,11 +93,15 @@ class Outbox:
     def restore(self, engine: Any) -> int:
         """Load every row not yet acknowledged (blocking; at start, before listeners open)."""
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(outbox_table).where(outbox_table.c.done_at.is_(None)).order_by(
-                    outbox_table.c.id
+            rows = (
+                conn.execute(
+                    select(outbox_table)
+                    .where(outbox_table.c.done_at.is_(None))
+                    .order_by(outbox_table.c.id)
                 )
-            ).mappings().all()
+                .mappings()
+                .all()
+            )
         for r in rows:
             self._queue_for(r["account"], r["protocol"]).append(
                 OutboxItem(
@@ -169,7 +173,11 @@ class Outbox:
             return
         log.info(
             "event=outbox_retry item=%d account=%s kind=%s attempts=%d reason=%s",
-            item.id, item.account, item.kind, item.attempts + 1, reason,
+            item.id,
+            item.account,
+            item.kind,
+            item.attempts + 1,
+            reason,
         )
         self._retry_later(item)
         self.pump(item.account)

@@ -35,7 +35,9 @@ _SET_DONE = (
     .values(state=bindparam("st"), done_at=bindparam("done"))
 )
 _SET_STATE = (
-    update(messages_table).where(messages_table.c.id == bindparam("pk")).values(state=bindparam("st"))
+    update(messages_table)
+    .where(messages_table.c.id == bindparam("pk"))
+    .values(state=bindparam("st"))
 )
 _INSERT_RECEIPT = receipts_table.insert()
 
@@ -103,9 +105,11 @@ class ReceiptScheduler:
     def restore(self, engine: Any) -> int:
         """Re-arm every receipt that was never generated (blocking; at start)."""
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(messages_table).where(messages_table.c.done_at.is_(None))
-            ).mappings().all()
+            rows = (
+                conn.execute(select(messages_table).where(messages_table.c.done_at.is_(None)))
+                .mappings()
+                .all()
+            )
         for r in rows:
             self.schedule(
                 PendingReceipt(
@@ -236,7 +240,9 @@ class ReceiptScheduler:
         items: list[OutboxItem],
     ) -> None:
         if err is not None:
-            log.error("event=receipt_store_failed count=%d error=%r; retrying in 1s", len(batch), err)
+            log.error(
+                "event=receipt_store_failed count=%d error=%r; retrying in 1s", len(batch), err
+            )
             for p, final in batch:
                 if final:
                     self._pending[p.pk] = p
