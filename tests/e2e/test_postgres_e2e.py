@@ -29,3 +29,15 @@ def test_postgres_submit_receipts_and_crash_restart(make_server, pg_url: str) ->
         assert set(got) == set(ids) and max(got.values()) == 1
     finally:
         rx.close()
+
+
+def test_health_is_503_when_storage_is_down(make_server, pg_url: str) -> None:
+    import psycopg
+
+    server = make_server(url=pg_url)
+    assert server.admin("/health")[0] == 200
+    name = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    status, body = server.admin("/health")
+    assert status == 503 and body["status"] == "unhealthy"
