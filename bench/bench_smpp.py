@@ -1,0 +1,894 @@
+"""SMPP submit throughput and latency: an ESME load generator against a real ``smsc serve``.
+
+Each run opens a fresh connection, binds as transceiver (acme/secret), keeps exactly
+``--window`` submit_sm outstanding until ``--count`` have been answered, times every submit
+from the write that carried it to the read that carried its submit_sm_resp
+(``time.perf_counter_ns``), answers every deliver_sm with deliver_sm_resp at once, optionally
+waits for every receipt (matched by receipted_message_id to the message ids the run got), and
+unbinds. Prints ONE JSON line: per window the runs and their medians.
+
+Why it is built this way: the generator shares the 2 cores of the benchmark machine with the
+server, so every µs it spends is a µs the server does not get. The default ``fast`` client
+hand-packs submit_sm (a body built once by the project's encoder; only the header's
+sequence_number changes) and batches all PDUs of one read into one write; every inbound PDU
+is still decoded by the project's codec, so a malformed response is noticed. ``--client
+session`` drives the sans-IO ``SmppSession`` in the ESME role instead (a cross-check of the
+fast client, and a measure of the session's own cost). The generator's own CPU (os.times) and,
+when the server pid is known, the server's CPU per thread (/proc) are reported per run, so the
+report says how much of the machine each side took.
+
+Windows: ``--window 1,10,100`` or repeated. ``--spawn`` starts a server (temp SQLite DB,
+synchronous FULL, carrier DELIVRD after ``--carrier-delay-ms``) via ``run_server.py``;
+otherwise ``--host``/``--port`` name a running one. ``--duration-limit`` is a hard stop for
+the whole benchmark; every wait is bounded by it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import re
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run_server import BenchServer, add_server_options, server_from_args  # noqa: E402
+
+from protocols.smpp import session as ss  # noqa: E402
+from protocols.smpp.codec import decode, encode  # noqa: E402
+from protocols.smpp.pdu import CommandId, Pdu, PduError, Tag  # noqa: E402
+
+C = CommandId
+_HEADER = struct.Struct(">IIII")
+_pack_header = _HEADER.pack
+_unpack_header = _HEADER.unpack_from
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+SOURCE = "106900001"
+DESTINATION = "13800138000"
+TEXT = b"Hello from bench_smpp"  # GSM 7-bit default alphabet, data_coding 0
+
+
+def submit_params(receipts: bool) -> dict[str, Any]:
+    """The one submit_sm every run sends: short GSM text, receipt requested or not."""
+    return {
+        "source_addr_ton": 1,
+        "source_addr_npi": 1,
+        "source_addr": SOURCE,
+        "dest_addr_ton": 1,
+        "dest_addr_npi": 1,
+        "destination_addr": DESTINATION,
+        "registered_delivery": 1 if receipts else 0,
+        "data_coding": 0,
+        "short_message": TEXT,
+    }
+
+
+def bind_pdu(system_id: str, password: str) -> Pdu:
+    return Pdu.make(
+        C.bind_transceiver, system_id=system_id, password=password, interface_version=0x34
+    )
+
+
+class BenchError(Exception):
+    """The run cannot go on (bind refused, connection lost, time limit)."""
+
+
+# --------------------------------------------------------------------------- bookkeeping
+
+
+class Load(asyncio.Protocol):
+    """What both clients share: window refill, latency samples, receipt matching, futures.
+
+    Subclasses implement ``data_received`` and ``_send_submits`` / ``_send_bind`` /
+    ``_send_unbind``; they call ``_acked`` for each submit_sm_resp and ``_receipt`` for each
+    deliver_sm.
+    """
+
+    def __init__(self, window: int, count: int, receipts: bool) -> None:
+        self.window = window
+        self.count = count
+        self.receipts = receipts
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.sent = 0  # submits written
+        self.outstanding = 0
+        self.acked = 0  # submit_sm_resp (or generic_nack) received for our submits
+        self.ok = 0
+        self.statuses: dict[int, int] = {}  # non-zero command_status -> count
+        self.unexpected = 0  # responses matching no outstanding submit
+        self.protocol_errors = 0
+        self.sent_at: dict[int, int] = {}
+        self.latencies: list[int] = []
+        self.awaiting: set[str] = set()  # acked message ids whose receipt has not come yet
+        self.early: set[str] = set()  # receipts that came before their submit_sm_resp (none)
+        self.receipts_matched = 0
+        self.receipts_before_last_resp = 0
+        self.delivers = 0  # every deliver_sm answered (stale receipts of earlier runs too)
+        self.running = False
+        self.t_start = 0
+        self.t_last_resp = 0
+        self.t_first_receipt = 0
+        self.t_last_receipt = 0
+        self.bound: asyncio.Future[int] = self.loop.create_future()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.receipts_done: asyncio.Future[None] = self.loop.create_future()
+        self.unbound: asyncio.Future[None] = self.loop.create_future()
+        self.lost: asyncio.Future[str] = self.loop.create_future()
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        why = f"connection lost: {exc!r}" if exc else "connection closed by the server"
+        if not self.lost.done():
+            self.lost.set_result(why)
+        for fut in (self.bound, self.done, self.receipts_done, self.unbound):
+            if not fut.done():
+                fut.set_exception(BenchError(why))
+                fut.exception()  # mark retrieved: not every future is awaited
+
+    # -- run control --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Fill the window; from here on every response refills it."""
+        self.running = True
+        self.t_start = time.perf_counter_ns()
+        self._send_submits(min(self.window, self.count))
+
+    def _want(self) -> int:
+        """How many submits may go out now to keep exactly ``window`` outstanding."""
+        if not self.running:
+            return 0
+        return min(self.window - self.outstanding, self.count - self.sent)
+
+    def _acked(self, seq: int, status: int, message_id: str | None, now: int) -> None:
+        t0 = self.sent_at.pop(seq, None)
+        if t0 is None:
+            self.unexpected += 1
+            return
+        self.latencies.append(now - t0)
+        self.outstanding -= 1
+        self.acked += 1
+        if status == 0 and message_id is not None:
+            self.ok += 1
+            if self.receipts:
+                if message_id in self.early:
+                    self.early.discard(message_id)
+                    self._matched(now)
+                else:
+                    self.awaiting.add(message_id)
+        else:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+        if self.acked == self.count:
+            self.t_last_resp = now
+            self.running = False
+            if not self.done.done():
+                self.done.set_result(None)
+            self._check_receipts()
+
+    def _receipt(self, message_id: str | None, now: int) -> None:
+        self.delivers += 1
+        if message_id is None or not self.receipts:
+            return
+        if message_id in self.awaiting:
+            self.awaiting.discard(message_id)
+            self._matched(now)
+        elif self.running:
+            self.early.add(message_id)  # only possible if a receipt overtakes its resp
+
+    def _matched(self, now: int) -> None:
+        self.receipts_matched += 1
+        if not self.t_first_receipt:
+            self.t_first_receipt = now
+        self.t_last_receipt = now
+        if self.running:
+            self.receipts_before_last_resp += 1
+        self._check_receipts()
+
+    def _check_receipts(self) -> None:
+        if (
+            self.acked == self.count
+            and self.receipts_matched >= self.ok
+            and not self.receipts_done.done()
+        ):
+            self.receipts_done.set_result(None)
+
+    # -- implemented by the clients ------------------------------------------------------------
+
+    def _send_submits(self, n: int) -> None:
+        raise NotImplementedError
+
+    def send_bind(self, system_id: str, password: str) -> None:
+        raise NotImplementedError
+
+    def send_unbind(self) -> None:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- fast client
+
+
+class FastEsme(Load):
+    """Hand-packed submit_sm, codec-decoded input, one write per read."""
+
+    def __init__(self, window: int, count: int, receipts: bool) -> None:
+        super().__init__(window, count, receipts)
+        body = encode(Pdu.make(C.submit_sm, **submit_params(receipts)))[16:]
+        self._submit_len = 16 + len(body)
+        self._submit_body = body
+        self._seq = 0
+        self._buf = b""
+        self._bind_seq = -1
+        self._unbind_seq = -1
+
+    def _next_seq(self) -> int:
+        self._seq = seq = self._seq + 1 if self._seq < 0x7FFFFFFF else 1
+        return seq
+
+    def send_bind(self, system_id: str, password: str) -> None:
+        pdu = bind_pdu(system_id, password)
+        pdu.sequence = self._bind_seq = self._next_seq()
+        assert self.transport is not None
+        self.transport.write(encode(pdu))
+
+    def send_unbind(self) -> None:
+        self._unbind_seq = self._next_seq()
+        assert self.transport is not None
+        self.transport.write(_pack_header(16, C.unbind, 0, self._unbind_seq))
+
+    def _submits(self, n: int, out: list[bytes]) -> None:
+        length, body, sent_at = self._submit_len, self._submit_body, self.sent_at
+        seqs = []
+        for _ in range(n):
+            seq = self._next_seq()
+            out.append(_pack_header(length, C.submit_sm, 0, seq))
+            out.append(body)
+            seqs.append(seq)
+        now = time.perf_counter_ns()  # just before the write that carries them
+        for seq in seqs:
+            sent_at[seq] = now
+        self.sent += n
+        self.outstanding += n
+
+    def _send_submits(self, n: int) -> None:
+        out: list[bytes] = []
+        self._submits(n, out)
+        assert self.transport is not None
+        self.transport.write(b"".join(out))
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter_ns()
+        if self._buf:
+            data = self._buf + data
+        n = len(data)
+        off = 0
+        out: list[bytes] = []
+        while n - off >= 16:
+            length, cid, status, seq = _unpack_header(data, off)
+            if length < 16 or length > 65536:
+                self.protocol_errors += 1
+                assert self.transport is not None
+                self.transport.abort()  # framing lost: nothing after this can be trusted
+                return
+            if n - off < length:
+                break
+            frame = data[off : off + length] if off or length != n else data
+            off += length
+            try:
+                pdu = decode(frame)
+            except PduError:
+                self.protocol_errors += 1
+                if cid == C.submit_sm_resp:  # still answers the submit, with an error
+                    self._acked(seq, status or 0xFF, None, now)
+                elif cid == C.deliver_sm:
+                    out.append(_pack_header(17, C.deliver_sm_resp, 0, seq) + b"\0")
+                continue
+            if cid == C.submit_sm_resp:
+                self._acked(seq, status, pdu.params.get("message_id"), now)
+            elif cid == C.deliver_sm:
+                out.append(_pack_header(17, C.deliver_sm_resp, 0, seq) + b"\0")
+                self._receipt(pdu.tlv(Tag.receipted_message_id), now)
+            elif cid == C.enquire_link:
+                out.append(_pack_header(16, C.enquire_link_resp, 0, seq))
+            elif cid == C.generic_nack:
+                self.protocol_errors += 1
+                if seq in self.sent_at:
+                    self._acked(seq, status or 0xFF, None, now)
+            elif cid == C.bind_transceiver_resp and seq == self._bind_seq:
+                if not self.bound.done():
+                    self.bound.set_result(status)
+            elif cid == C.unbind_resp and seq == self._unbind_seq:
+                if not self.unbound.done():
+                    self.unbound.set_result(None)
+            elif cid == C.unbind:
+                out.append(_pack_header(16, C.unbind_resp, 0, seq))
+            else:
+                self.protocol_errors += 1
+        self._buf = data[off:] if off < n else b""
+        want = self._want()
+        if want > 0:
+            self._submits(want, out)
+        if out:
+            assert self.transport is not None
+            self.transport.write(b"".join(out))
+
+
+# --------------------------------------------------------------------------- session client
+
+
+class SessionEsme(Load):
+    """The sans-IO ``SmppSession`` in the ESME role: the project's own client-side logic.
+
+    No ``tick``: a run is bounded by ``--duration-limit``, and the server's enquire_link is
+    answered by the session itself. The session's one ``window`` bounds both directions, so
+    it is set far above W (``Load`` keeps exactly W submits outstanding): with window=W a
+    read carrying more than W deliver_sm would get ESME_RTHROTTLED for the excess.
+    """
+
+    def __init__(self, window: int, count: int, receipts: bool) -> None:
+        super().__init__(window, count, receipts)
+        self.session = ss.SmppSession(
+            ss.Role.ESME,
+            window=max(window, 10_000),
+            response_timeout=3600.0,
+            enquire_link_interval=3600.0,
+            idle_timeout=3600.0,
+            session_init_timeout=3600.0,
+            now=time.monotonic(),
+        )
+        self._params = submit_params(receipts)
+
+    def _flush(self) -> None:
+        data = self.session.data_to_send()
+        if data:
+            assert self.transport is not None
+            self.transport.write(data)
+
+    def send_bind(self, system_id: str, password: str) -> None:
+        self.session.send_request(bind_pdu(system_id, password), time.monotonic())
+        self._flush()
+
+    def send_unbind(self) -> None:
+        self.session.unbind(time.monotonic())
+        self._flush()
+
+    def _submits(self, n: int) -> None:
+        s, params, make = self.session, self._params, Pdu.make
+        mono = time.monotonic()
+        seqs = [s.send_request(make(C.submit_sm, **params), mono) for _ in range(n)]
+        now = time.perf_counter_ns()
+        for seq in seqs:
+            self.sent_at[seq] = now
+        self.sent += n
+        self.outstanding += n
+
+    def _send_submits(self, n: int) -> None:
+        self._submits(n)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter_ns()
+        s = self.session
+        for ev in s.receive_data(data, time.monotonic()):
+            if isinstance(ev, ss.ResponseReceived):
+                req = ev.request
+                if req is None:
+                    self.unexpected += 1
+                elif req.command_id == C.submit_sm:
+                    pdu = ev.pdu
+                    status = pdu.command_status
+                    if pdu.command_id == C.generic_nack:
+                        status = status or 0xFF
+                    self._acked(pdu.sequence, status, pdu.params.get("message_id"), now)
+                elif req.command_id == C.bind_transceiver and not self.bound.done():
+                    self.bound.set_result(ev.pdu.command_status)
+            elif isinstance(ev, ss.RequestReceived):
+                if ev.pdu.command_id == C.deliver_sm:
+                    s.send_response(ev.pdu)
+                    self._receipt(ev.pdu.tlv(Tag.receipted_message_id), now)
+            elif isinstance(ev, ss.Unbound):
+                if not self.unbound.done():
+                    self.unbound.set_result(None)
+            elif isinstance(ev, ss.ConnectionShouldClose):
+                self._flush()
+                assert self.transport is not None
+                self.transport.close()
+                return
+            elif isinstance(ev, ss.ProtocolError):
+                self.protocol_errors += 1
+        want = self._want() if s.bound else 0
+        if want > 0:
+            self._submits(want)
+        self._flush()
+
+
+CLIENTS: dict[str, Callable[[int, int, bool], Load]] = {"fast": FastEsme, "session": SessionEsme}
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat.
+
+    Subtracting the generator and the server gives what *other* processes took during a run:
+    on a shared 2-core box a parallel test suite can halve the figures, and the JSON says so.
+    """
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / _CLK_TCK
+
+
+def proc_cpu(pid: int | None) -> dict[int, tuple[float, float]]:
+    """CPU seconds (user, system) per thread of ``pid``, from /proc; {} if unknown/unreadable."""
+    if pid is None:
+        return {}
+    result: dict[int, tuple[float, float]] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return {}
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()  # after "pid (comm) "
+        result[int(tid)] = (int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK)
+    return result
+
+
+def cpu_delta(
+    pid: int,
+    before: dict[int, tuple[float, float]],
+    after: dict[int, tuple[float, float]],
+    wall: float,
+) -> dict[str, Any]:
+    """Cores used over ``wall`` seconds, in all and per busy thread as [cores, of which kernel].
+
+    ``main`` is the event-loop thread; with the GIL, main + writer near 1.0 core means the
+    server is interpreter-bound whatever the machine has left.
+    """
+    per: dict[int, tuple[float, float]] = {}
+    for tid, (user, system) in after.items():
+        u0, s0 = before.get(tid, (0.0, 0.0))
+        per[tid] = (user - u0 + system - s0, system - s0)
+    busy = sorted(((v, k, tid) for tid, (v, k) in per.items() if v > 0), reverse=True)
+    threads = {
+        ("main" if tid == pid else f"tid{tid}"): [round(v / wall, 3), round(k / wall, 3)]
+        for v, k, tid in busy
+    }
+    return {
+        "cores": round(sum(v for v, _ in per.values()) / wall, 3),
+        "sys_cores": round(sum(k for _, k in per.values()) / wall, 3),
+        "threads": threads,
+    }
+
+
+# --------------------------------------------------------------------------- server profile
+
+_profiled: set[int] = set()
+
+
+def start_profile(
+    args: argparse.Namespace, pid: int | None, window: int
+) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` on the server for the first run at ``--profile-window`` (optional).
+
+    py-spy is not a project dependency: ``--py-spy`` names the binary (install it in a
+    separate venv). ``--nonblocking`` so the sampled server is never paused.
+    """
+    if not args.profile or pid is None or window != args.profile_window or window in _profiled:
+        return None
+    _profiled.add(window)
+    cmd = [args.py_spy, "record", "--pid", str(pid), "--rate", str(args.profile_rate)]
+    cmd += ["--threads", "--nonblocking", "--format", "raw", "-o", args.profile]
+    if args.profile_idle:
+        cmd.append("--idle")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.0)  # attach before the timed part starts
+    if proc.poll() is not None:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise BenchError(f"py-spy exited at once: {err.strip()}")
+    return proc
+
+
+def stop_profile(args: argparse.Namespace, proc: subprocess.Popen[bytes], count: int) -> dict:
+    """SIGINT py-spy (it then writes the file) and summarise it per message."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return {"error": "py-spy did not stop"}
+    try:
+        return summarize_profile(args.profile, args.profile_rate, count)
+    except OSError as exc:
+        return {"error": str(exc)}
+
+
+_LINE = re.compile(r":\d+\)$")
+
+
+def summarize_profile(path: str, rate: int, messages: int, top: int = 15) -> dict[str, Any]:
+    """Top frames per thread of a py-spy ``--format raw`` file, in µs of samples per message.
+
+    Own time = the frame is the leaf; cumulative = the frame is anywhere on the stack. Line
+    numbers are dropped so one function is one row. Without ``--idle`` py-spy samples only
+    threads that are running, so µs/msg approximates CPU per message.
+    """
+    per_msg = 1e6 / rate / max(1, messages)
+    own: dict[str, Counter[str]] = {}
+    cum: dict[str, Counter[str]] = {}
+    totals: Counter[str] = Counter()
+    with open(path) as f:
+        for line in f:
+            stack, _, n_text = line.rstrip("\n").rpartition(" ")
+            if not stack or not n_text.isdigit():
+                continue
+            n = int(n_text)
+            thread, *frames = stack.split(";")
+            name = thread.rpartition(": ")[2] or thread
+            frames = [_LINE.sub(")", fr) for fr in frames]
+            totals[name] += n
+            if frames:
+                own.setdefault(name, Counter())[frames[-1]] += n
+            c = cum.setdefault(name, Counter())
+            for fr in set(frames):
+                c[fr] += n
+    threads: dict[str, Any] = {}
+    for name, total in totals.most_common():
+        threads[name] = {
+            "samples": total,
+            "us_per_msg": round(total * per_msg, 1),
+            "own": [
+                [fr, round(n * per_msg, 2)] for fr, n in own.get(name, Counter()).most_common(top)
+            ],
+            "cumulative": [
+                [fr, round(n * per_msg, 2)]
+                for fr, n in cum.get(name, Counter()).most_common()
+                if n < 0.95 * total
+            ][:top],
+        }
+    return {"file": path, "rate": rate, "messages": messages, "threads": threads}
+
+
+_SCRAPED = ("smsc_commits_total", "smsc_rows_written_total")
+
+
+def writer_counters(admin_port: int | None) -> dict[str, float]:
+    """Group-commit counters from the server's Prometheus endpoint ({} if unavailable).
+
+    Read outside the timed part; they tell how many rows each commit carried, which is what
+    decides throughput with synchronous=FULL (one fsync per commit).
+    """
+    if admin_port is None:
+        return {}
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in _SCRAPED:
+            out[name] = float(value)
+    return out
+
+
+def percentile(sorted_ns: list[int], q: float) -> float:
+    """Nearest-rank percentile, in µs."""
+    if not sorted_ns:
+        return float("nan")
+    k = max(0, min(len(sorted_ns) - 1, int(round(q * len(sorted_ns) + 0.5)) - 1))
+    return round(sorted_ns[k] / 1000.0, 1)
+
+
+async def _bounded(fut: asyncio.Future[Any], deadline: float, what: str) -> Any:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise BenchError(f"duration limit reached before {what}")
+    try:
+        return await asyncio.wait_for(asyncio.shield(fut), remaining)
+    except TimeoutError:
+        raise BenchError(f"duration limit reached while waiting for {what}") from None
+
+
+async def run_once(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    window: int,
+    count: int,
+    deadline: float,
+    server_pid: int | None,
+    admin_port: int | None = None,
+) -> dict[str, Any]:
+    """One run: connect, bind, W outstanding until ``count`` resps, receipts, unbind."""
+    loop = asyncio.get_running_loop()
+    receipts = args.receipts == "on"
+    proto = CLIENTS[args.client](window, count, receipts)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise BenchError("duration limit reached before connecting")
+    transport, _ = await asyncio.wait_for(
+        loop.create_connection(lambda: proto, host, port), min(10.0, remaining)
+    )
+    result: dict[str, Any] = {"window": window, "count": count}
+    try:
+        proto.send_bind(args.system_id, args.password)
+        status = await _bounded(proto.bound, deadline, "bind_transceiver_resp")
+        if status != 0:
+            raise BenchError(f"bind refused with command_status 0x{status:08x}")
+        counters0 = writer_counters(admin_port)
+        gc.collect()
+        gc.disable()  # no collector pauses inside the timed part (nothing here makes cycles)
+        spy = start_profile(args, server_pid, window)
+        busy0 = machine_busy()
+        cpu0, srv0, wall0 = os.times(), proc_cpu(server_pid), time.perf_counter()
+        proto.start()
+        try:
+            await _bounded(proto.done, deadline, f"{count} submit_sm_resp")
+        finally:
+            wall = max(time.perf_counter() - wall0, 1e-9)
+            cpu1, srv1 = os.times(), proc_cpu(server_pid)
+            busy1 = machine_busy()
+            gc.enable()
+            if spy is not None:
+                result["profile"] = await loop.run_in_executor(None, stop_profile, args, spy, count)
+        gen = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / wall
+        elapsed_s = (proto.t_last_resp - proto.t_start) / 1e9
+        lat = sorted(proto.latencies)
+        result.update(
+            msgs_per_s=round(count / elapsed_s, 1),
+            p50_us=percentile(lat, 0.50),
+            p90_us=percentile(lat, 0.90),
+            p99_us=percentile(lat, 0.99),
+            max_us=round(lat[-1] / 1000.0, 1),
+            submit_s=round(elapsed_s, 3),
+            ok=proto.ok,
+            errors={f"0x{k:08x}": v for k, v in proto.statuses.items()},
+            generator_cores=round(gen, 3),
+        )
+        other = (busy1 - busy0) / wall - gen
+        if server_pid is not None:
+            result["server"] = cpu_delta(server_pid, srv0, srv1, wall)
+            other -= result["server"]["cores"]
+        result["other_cores"] = round(max(0.0, other), 3)
+        counters1 = writer_counters(admin_port)
+        if counters0 and counters1:
+            commits = counters1["smsc_commits_total"] - counters0["smsc_commits_total"]
+            rows = counters1["smsc_rows_written_total"] - counters0["smsc_rows_written_total"]
+            result["commits_per_s"] = round(commits / wall, 1)
+            result["rows_per_commit"] = round(rows / commits, 1) if commits else None
+        if receipts:
+            receipts_ok = True
+            try:
+                await _bounded(
+                    proto.receipts_done,
+                    min(deadline, time.monotonic() + args.receipt_timeout),
+                    "receipts",
+                )
+            except BenchError:
+                receipts_ok = False
+            span = (proto.t_last_receipt - proto.t_first_receipt) / 1e9
+            result.update(
+                receipts_ok=receipts_ok and proto.receipts_matched == proto.ok,
+                receipts=proto.receipts_matched,
+                receipts_during_submit=proto.receipts_before_last_resp,
+                receipts_per_s=round(proto.receipts_matched / span, 1) if span > 0 else None,
+                receipts_wait_s=round(max(0, proto.t_last_receipt - proto.t_last_resp) / 1e9, 3),
+            )
+        else:
+            result["receipts_ok"] = None
+        result.update(
+            delivers=proto.delivers,
+            unexpected=proto.unexpected,
+            protocol_errors=proto.protocol_errors,
+        )
+        proto.send_unbind()
+        try:
+            await _bounded(proto.unbound, min(deadline, time.monotonic() + 5.0), "unbind_resp")
+        except BenchError as exc:
+            result["unbind"] = str(exc)
+    finally:
+        transport.close()
+    return result
+
+
+MEDIAN_KEYS = ("msgs_per_s", "p50_us", "p90_us", "p99_us", "generator_cores", "receipts_per_s")
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median of each figure over the completed runs (a failed run has no figures)."""
+    done = [r for r in runs if "msgs_per_s" in r]
+    out: dict[str, Any] = {"runs": len(done)}
+    for key in MEDIAN_KEYS:
+        values = [r[key] for r in done if r.get(key) is not None]
+        if values:
+            out[key] = round(statistics.median(values), 3)
+    server = [r["server"]["cores"] for r in done if "server" in r]
+    if server:
+        out["server_cores"] = round(statistics.median(server), 3)
+    if any("receipts_ok" in r for r in done):
+        out["receipts_ok"] = all(r.get("receipts_ok") is not False for r in done)
+    return out
+
+
+def parse_windows(values: list[str] | None) -> list[int]:
+    windows: list[int] = []
+    for value in values or ["1,10,100"]:
+        for part in value.split(","):
+            if part.strip():
+                w = int(part)
+                if w < 1:
+                    raise argparse.ArgumentTypeError(f"window must be >= 1, got {w}")
+                windows.append(w)
+    return windows
+
+
+async def bench(
+    args: argparse.Namespace, host: str, port: int, pid: int | None, admin: int | None
+) -> dict:
+    deadline = time.monotonic() + args.duration_limit
+    out: dict[str, Any] = {
+        "bench": "smpp_submit",
+        "client": args.client,
+        "receipts": args.receipts,
+        "runs_per_window": args.runs,
+        "windows": {},
+    }
+    try:
+        if args.warmup > 0:
+            warm = await run_once(args, host, port, 10, args.warmup, deadline, pid, admin)
+            out["warmup"] = {k: warm.get(k) for k in ("count", "msgs_per_s", "receipts_ok")}
+        for window in parse_windows(args.window):
+            count = args.count or (3000 if window == 1 else 20000)
+            runs: list[dict[str, Any]] = []
+            out["windows"][str(window)] = entry = {"count": count, "runs": runs}
+            for _ in range(args.runs):
+                await asyncio.sleep(args.pause)  # let the previous run's writes settle
+                try:
+                    runs.append(
+                        await run_once(args, host, port, window, count, deadline, pid, admin)
+                    )
+                except (BenchError, OSError, TimeoutError) as exc:
+                    runs.append({"window": window, "count": count, "error": str(exc)})
+                    if time.monotonic() >= deadline:
+                        break
+            entry["median"] = medians(runs)
+            if time.monotonic() >= deadline:
+                out["aborted"] = "duration limit reached"
+                break
+    except (BenchError, OSError, TimeoutError) as exc:
+        out["aborted"] = str(exc)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Prints one JSON line. Example: bench/bench_smpp.py --spawn --window 1,10,100",
+    )
+    where = parser.add_argument_group("server")
+    where.add_argument("--host", default="127.0.0.1", help="SMPP host (default 127.0.0.1)")
+    where.add_argument("--port", type=int, help="SMPP port of an already running server")
+    where.add_argument("--server-pid", type=int, help="pid of that server, for its CPU figures")
+    where.add_argument(
+        "--admin-port", type=int, help="admin port of that server, for its group-commit figures"
+    )
+    where.add_argument(
+        "--spawn", action="store_true", help="start a server (temp SQLite DB) for the benchmark"
+    )
+    add_server_options(where)
+    load = parser.add_argument_group("load")
+    load.add_argument(
+        "--window",
+        action="append",
+        metavar="W[,W...]",
+        help="submits kept outstanding; repeatable or comma list (default 1,10,100)",
+    )
+    load.add_argument(
+        "--count", type=int, help="messages per run (default 3000 for W=1, 20000 otherwise)"
+    )
+    load.add_argument("--runs", type=int, default=3, help="runs per window (default 3)")
+    load.add_argument(
+        "--receipts",
+        choices=("on", "off"),
+        default="on",
+        help="registered_delivery 1 and wait for every receipt (default on)",
+    )
+    load.add_argument(
+        "--receipt-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the receipts after the last resp (default 60)",
+    )
+    load.add_argument(
+        "--duration-limit",
+        type=float,
+        default=600.0,
+        help="hard stop for the whole benchmark, in seconds (default 600)",
+    )
+    load.add_argument(
+        "--warmup",
+        type=int,
+        default=1000,
+        help="messages of an unreported warm-up run at window 10 (default 1000, 0 = none)",
+    )
+    load.add_argument("--pause", type=float, default=0.5, help="seconds between runs (default 0.5)")
+    load.add_argument("--client", choices=sorted(CLIENTS), default="fast", help="ESME flavour")
+    prof = parser.add_argument_group("server profile (optional, needs py-spy)")
+    prof.add_argument("--profile", metavar="FILE", help="py-spy raw output file (enables it)")
+    prof.add_argument("--profile-window", type=int, default=100, help="window to profile")
+    prof.add_argument("--profile-rate", type=int, default=250, help="samples/s (default 250)")
+    prof.add_argument("--profile-idle", action="store_true", help="also sample idle threads")
+    prof.add_argument("--py-spy", default="py-spy", help="py-spy binary (default on PATH)")
+    load.add_argument("--system-id", default="acme")
+    load.add_argument("--password", default="secret")
+    args = parser.parse_args(argv)
+    try:
+        parse_windows(args.window)
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        parser.error(str(exc))
+    if not args.spawn and args.port is None:
+        parser.error("give --port of a running server, or --spawn")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("this benchmark only targets loopback addresses")
+
+    server: BenchServer | None = None
+    try:
+        if args.spawn:
+            server = server_from_args(args).start()
+            host, port, pid = "127.0.0.1", server.ports["smpp"], server.pid
+            admin = server.ports.get("admin")
+        else:
+            host, port, pid, admin = args.host, args.port, args.server_pid, args.admin_port
+        result = asyncio.run(bench(args, host, port, pid, admin))
+        if server is not None:
+            result["server_config"] = {
+                "storage": "sqlite",
+                "synchronous": args.synchronous,
+                "commit_max_wait_ms": args.commit_max_wait_ms,
+                "carrier_delay_ms": args.carrier_delay_ms,
+                "window": args.server_window,
+            }
+            if args.switch_interval is not None:
+                result["server_config"]["switch_interval"] = args.switch_interval
+            if args.gc_threshold is not None:
+                result["server_config"]["gc_threshold"] = list(args.gc_threshold)
+        result["cpus"] = os.cpu_count()
+    finally:
+        if server is not None:
+            server.stop()
+            server.cleanup()
+    print(json.dumps(result, separators=(",", ":")))
+    return 1 if "aborted" in result else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
