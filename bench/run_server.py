@@ -83,6 +83,7 @@ class BenchServer:
         python: str = sys.executable,
         switch_interval: float | None = None,
         gc_threshold: tuple[int, ...] | None = None,
+        gc_freeze: bool = False,
     ) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="smsc-bench-"))
         self.config_text = CONFIG.format(
@@ -102,6 +103,8 @@ class BenchServer:
         self.prelude: list[str] = []
         if switch_interval is not None:
             self.prelude.append(f"sys.setswitchinterval({switch_interval!r})")
+        if gc_freeze:  # import the server's modules, then move them out of the collector's way
+            self.prelude.append("import admin.cli, admin.server; gc.collect(); gc.freeze()")
         if gc_threshold is not None:
             self.prelude.append(f"gc.set_threshold({', '.join(map(str, gc_threshold))})")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -209,6 +212,11 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
         metavar="G0[,G1[,G2]]",
         help="diagnostic: gc.set_threshold() in the server (0 = automatic GC off)",
     )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="diagnostic: gc.freeze() after importing the server's modules",
+    )
 
 
 def server_from_args(args: argparse.Namespace) -> BenchServer:
@@ -220,6 +228,7 @@ def server_from_args(args: argparse.Namespace) -> BenchServer:
         keep=args.keep,
         switch_interval=args.switch_interval,
         gc_threshold=args.gc_threshold,
+        gc_freeze=args.gc_freeze,
     )
 
 
