@@ -11,11 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 log = logging.getLogger("smsc.storage")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_UPGRADE_LOCK_KEY = 0x534D5343  # "SMSC": the advisory lock serialising schema upgrades
 
 
 class StorageError(Exception):
@@ -50,19 +51,30 @@ def ensure_postgres_database(url: str) -> None:
     if not name:
         raise StorageError("storage.url names no database (…/DBNAME)")
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    shown = target.render_as_string(hide_password=True)
+    createdb = f"createdb -h {target.host or 'localhost'} -U {target.username or 'postgres'} {name}"
+    exists_q = text("SELECT 1 FROM pg_database WHERE datname = :n")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-            ).scalar()
-            if not exists:
+            if not conn.execute(exists_q, {"n": name}).scalar():
                 log.info("event=create_database database=%s", name)
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                quoted = name.replace('"', '""')
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{quoted}"'))
+                except DBAPIError:
+                    # Identical processes starting together race to create it: losing that
+                    # race (duplicate database / pg_database unique violation) is success.
+                    if not conn.execute(exists_q, {"n": name}).scalar():
+                        raise
     except OperationalError as exc:
-        shown = target.render_as_string(hide_password=True)
         raise StorageError(
             f"cannot reach PostgreSQL at {shown}: {exc.orig}; start it or create the database "
-            f"with: createdb -h {target.host or 'localhost'} -U {target.username or 'postgres'} {name}"
+            f"with: {createdb}"
+        ) from exc
+    except DBAPIError as exc:  # reached the server, but may not create databases
+        raise StorageError(
+            f"cannot create database {name} on {shown}: {exc.orig}; grant CREATEDB to "
+            f"{target.username or 'postgres'} or create it with: {createdb}"
         ) from exc
     finally:
         admin.dispose()
@@ -76,6 +88,10 @@ def upgrade(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Processes sharing one database may start together: without this lock each one
+            # sees no alembic_version and runs the same CREATE TABLEs. Held to commit.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _UPGRADE_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
