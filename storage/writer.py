@@ -12,19 +12,26 @@ default (0) commits as soon as it can, which keeps a window-1 client's latency l
 
 If a batch fails, it is rolled back and each caller's operations are retried in their own
 transaction, so one bad row fails one caller, not the whole batch.
+
+Speed: a batch runs one executemany per (statement, key set). Plain ``table.insert()`` rows
+(the submit hot path) skip SQLAlchemy's per-row parameter processing: the statement is compiled
+once per key set and rows go to the driver as tuples (``_InsertPlan``). That cuts the time to
+execute a batch by about a third on SQLite, and it is Python time the writer thread would
+otherwise take from the event loop (they share the GIL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Insert
 from sqlalchemy.sql import Executable
 
 log = logging.getLogger("smsc.storage")
@@ -69,6 +76,8 @@ class GroupCommitWriter:
         self.last_error: str | None = None
         self.commits = 0
         self.rows = 0
+        # compiled insert plans by (id(statement), row keys); the writer thread's own
+        self._plans: dict[tuple[int, tuple[str, ...]], tuple[Executable, _InsertPlan | None]] = {}
 
     # -- loop side ---------------------------------------------------------------------------
 
@@ -92,7 +101,9 @@ class GroupCommitWriter:
             if self._closing:
                 raise WriterClosed("storage writer is stopping")
             self._queue.append(job)
-            if len(self._queue) == 1:
+            # wake the writer when work appears, and when a batch is full while it waits
+            # ``max_wait_ms`` for company (nobody else would cut that wait short)
+            if len(self._queue) == 1 or len(self._queue) == self._max_batch:
                 self._cond.notify()
 
     @property
@@ -129,40 +140,61 @@ class GroupCommitWriter:
             return batch
 
     def _run(self) -> None:
-        conn = self._engine.connect()
+        """Commit batches until stopped. Never dies while callers wait: a future that is never
+        resolved would hang its caller (and its peer's window) forever."""
+        conn = None
         try:
             while True:
                 batch = self._take_batch()
                 if batch is None:
                     return
-                self._commit(conn, batch)
+                if conn is None:
+                    try:  # connect lazily, and again after a failure: the database may be back
+                        conn = self._engine.connect()
+                    except Exception as exc:  # noqa: BLE001 - every caller in the batch is told
+                        log.error("event=writer_connect_failed jobs=%d error=%r", len(batch), exc)
+                        self.healthy = False
+                        self.last_error = repr(exc)
+                        self._loop.call_soon_threadsafe(_resolve, batch, [exc] * len(batch))
+                        continue
+                try:
+                    self._commit(conn, batch)
+                except Exception as exc:  # noqa: BLE001 - a bug here must not strand callers
+                    log.exception("event=writer_error jobs=%d", len(batch))
+                    self._loop.call_soon_threadsafe(_resolve, batch, [exc] * len(batch))
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
     def _commit(self, conn: Any, batch: list[_Job]) -> None:
         started = time.perf_counter()
         try:
             with conn.begin():
-                _execute_grouped(conn, [op for job in batch for op in job.ops])
+                rows = _execute_grouped(conn, [job.ops for job in batch], self._plans)
         except Exception as exc:  # noqa: BLE001 - isolate the failing caller below
             log.warning("event=batch_failed jobs=%d error=%r; retrying one by one", len(batch), exc)
             results: list[BaseException | None] = []
+            rows = 0
             for job in batch:
                 try:
                     with conn.begin():
-                        _execute_grouped(conn, job.ops)
+                        rows += _execute_grouped(conn, [job.ops], self._plans)
                     results.append(None)
                 except Exception as one:  # noqa: BLE001 - reported to that caller
                     results.append(one)
+            self.rows += rows
             self._note_health(all(r is None for r in results), results)
             self._loop.call_soon_threadsafe(_resolve, batch, results)
             return
         self.commits += 1
-        self.rows += sum(len(job.ops) for job in batch)
+        self.rows += rows
         self._note_health(True, None)
-        if self._on_commit is not None:
-            self._on_commit(len(batch), time.perf_counter() - started)
         self._loop.call_soon_threadsafe(_resolve, batch, None)
+        if self._on_commit is not None:
+            try:
+                self._on_commit(len(batch), time.perf_counter() - started)
+            except Exception:  # noqa: BLE001 - a metrics hook must not stop the writer
+                log.exception("event=on_commit_failed")
 
     def _note_health(self, ok: bool, results: list[BaseException | None] | None) -> None:
         self.healthy = ok
@@ -170,27 +202,145 @@ class GroupCommitWriter:
             self.last_error = next((repr(r) for r in results if r is not None), None)
 
 
-def _execute_grouped(conn: Any, ops: Sequence[Op]) -> None:
-    """Run ops grouped by statement (first-appearance order) so each statement is one executemany.
+_GroupKey = tuple[int, tuple[str, ...]]
+_PLAN_CACHE_MAX = 512
 
-    Reordering inside a batch is safe because an operation that depends on another row is only
-    enqueued after the commit that stored that row (e.g. an outbox row is acknowledged only after
-    it was sent, which is after it was committed).
+
+def _execute_grouped(
+    conn: Any,
+    jobs: Iterable[Sequence[Op]],
+    plans: dict[_GroupKey, tuple[Executable, _InsertPlan | None]],
+) -> int:
+    """Run the jobs' ops as few executemany calls as possible; return the number of rows.
+
+    Rows are grouped by (statement, key set): one executemany takes its columns from its first
+    row, so a row with more keys in the same group would silently lose values. Each job's ops
+    keep their order (an op lands in a group after the group of the job's previous op, else a
+    new group is opened), so ``[insert row, update row]`` is never run as update-then-insert.
+    Ops of *different* jobs may be reordered: an operation that depends on another job's row is
+    only enqueued after the commit that stored that row (e.g. an outbox row is acknowledged only
+    after it was sent, which is after it was committed).
     """
-    groups: dict[int, tuple[Executable, list[Any]]] = {}
-    for stmt, params in ops:
-        entry = groups.get(id(stmt))
-        if entry is None:
-            entry = groups[id(stmt)] = (stmt, [])
-        if isinstance(params, list):
-            entry[1].extend(params)
-        else:
-            entry[1].append(params if params is not None else {})
-    for stmt, rows in groups.values():
-        if len(rows) == 1:
+    groups: list[tuple[Executable, tuple[str, ...], list[Any]]] = []
+    latest: dict[_GroupKey, int] = {}
+    for ops in jobs:
+        floor = 0
+        for stmt, params in ops:
+            for row in params if isinstance(params, list) else (params or {},):
+                keys = tuple(row)
+                gkey = (id(stmt), keys)
+                idx = latest.get(gkey, -1)
+                if idx < floor:
+                    idx = latest[gkey] = len(groups)
+                    groups.append((stmt, keys, []))
+                groups[idx][2].append(row)
+                floor = idx
+    count = 0
+    for stmt, keys, rows in groups:
+        count += len(rows)
+        gkey = (id(stmt), keys)
+        cached = plans.get(gkey)
+        if cached is None or cached[0] is not stmt:  # ids of collected statements are reused
+            if len(plans) >= _PLAN_CACHE_MAX:
+                plans.clear()
+            cached = plans[gkey] = (stmt, _InsertPlan.build(stmt, keys, conn.dialect))
+        plan = cached[1]
+        if plan is not None:
+            plan.run(conn, rows)
+        elif len(rows) == 1:
             conn.execute(stmt, rows[0])
-        elif rows:
+        else:
             conn.execute(stmt, rows)
+    return count
+
+
+class _InsertPlan:
+    """A plain ``table.insert()`` for one key set, compiled once, run as a driver executemany.
+
+    SQLAlchemy's ``conn.execute(insert, rows)`` rebuilds every row's parameters in Python
+    (about half the writer's CPU per row); here a row becomes a tuple with one C call and only
+    columns whose type has a bind processor are converted. ``exec_driver_sql`` still goes
+    through SQLAlchemy's error wrapping and disconnect handling. Anything that needs more than
+    "row value -> placeholder" (defaults to compute, RETURNING, SQL expressions, expanding
+    parameters) gets no plan and takes the ordinary path.
+    """
+
+    __slots__ = ("sql", "getter", "processors", "positional")
+
+    def __init__(
+        self,
+        sql: str,
+        getter: Callable[[Any], Any] | None,
+        processors: list[tuple[Any, Callable[[Any], Any]]],
+        positional: bool,
+    ) -> None:
+        self.sql = sql
+        self.getter = getter
+        self.processors = processors
+        self.positional = positional
+
+    @classmethod
+    def build(cls, stmt: Executable, keys: tuple[str, ...], dialect: Any) -> _InsertPlan | None:
+        if (
+            not isinstance(stmt, Insert)
+            or not keys
+            or getattr(stmt, "select", None) is not None  # INSERT ... FROM SELECT
+            # RETURNING: read the statement itself; exported_columns / compiled.returning can
+            # be stale memoized copies after ``.returning()`` on an already compiled insert
+            or getattr(stmt, "_returning", ())
+        ):
+            return None
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
+        binds = compiled.binds
+        if (
+            set(binds) != set(keys)  # values from .values(...) or SQL expressions
+            or compiled.insert_prefetch  # Python-side column defaults to compute
+            or compiled.postfetch
+            or compiled.effective_returning
+            or compiled.escaped_bind_names
+            or "__[" in compiled.string  # post-compile / schema-translate tokens
+            or any(b.expanding or b.literal_execute or b.callable for b in binds.values())
+        ):
+            return None
+        processors: list[tuple[Any, Callable[[Any], Any]]] = []
+        if dialect.positional:
+            order = list(compiled.positiontup or ())
+            if set(order) != set(keys):
+                return None
+            getter = operator.itemgetter(*order) if len(order) > 1 else _one(order[0])
+            slots: list[Any] = list(range(len(order)))
+        else:
+            order, getter, slots = list(keys), None, list(keys)
+        for slot, name in zip(slots, order, strict=True):
+            proc = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                processors.append((slot, proc))
+        return cls(compiled.string, getter, processors, dialect.positional)
+
+    def run(self, conn: Any, rows: list[Any]) -> None:
+        params: list[Any]
+        if self.positional:
+            assert self.getter is not None
+            params = list(map(self.getter, rows))
+            if self.processors:
+                params = [self._convert(list(p)) for p in params]
+        elif self.processors:
+            params = [self._convert(dict(r)) for r in rows]
+        else:
+            params = rows
+        conn.exec_driver_sql(self.sql, params[0] if len(params) == 1 else params)
+
+    def _convert(self, values: Any) -> Any:
+        for slot, proc in self.processors:
+            values[slot] = proc(values[slot])
+        return tuple(values) if self.positional else values
+
+
+def _one(name: str) -> Callable[[Any], tuple[Any]]:
+    def get(row: Any) -> tuple[Any]:
+        return (row[name],)
+
+    return get
 
 
 def _resolve(batch: list[_Job], results: list[BaseException | None] | None) -> None:
