@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Insert
+from sqlalchemy import Engine, Insert, Update
 from sqlalchemy.sql import Executable
 
 log = logging.getLogger("smsc.storage")
@@ -255,7 +255,8 @@ def _execute_grouped(
 
 
 class _InsertPlan:
-    """A plain ``table.insert()`` for one key set, compiled once, run as a driver executemany.
+    """A plain ``table.insert()`` — or an UPDATE whose every value is a ``bindparam`` — for one
+    key set, compiled once, run as a driver executemany.
 
     SQLAlchemy's ``conn.execute(insert, rows)`` rebuilds every row's parameters in Python
     (about half the writer's CPU per row); here a row becomes a tuple with one C call and only
@@ -282,7 +283,7 @@ class _InsertPlan:
     @classmethod
     def build(cls, stmt: Executable, keys: tuple[str, ...], dialect: Any) -> _InsertPlan | None:
         if (
-            not isinstance(stmt, Insert)
+            not isinstance(stmt, Insert | Update)
             or not keys
             or getattr(stmt, "select", None) is not None  # INSERT ... FROM SELECT
             # RETURNING: read the statement itself; exported_columns / compiled.returning can
@@ -295,6 +296,7 @@ class _InsertPlan:
         if (
             set(binds) != set(keys)  # values from .values(...) or SQL expressions
             or compiled.insert_prefetch  # Python-side column defaults to compute
+            or compiled.update_prefetch
             or compiled.postfetch
             or compiled.effective_returning
             or compiled.escaped_bind_names
