@@ -23,8 +23,10 @@ otherwise take from the event loop (they share the GIL).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import operator
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -203,6 +205,8 @@ class GroupCommitWriter:
 
 
 _GroupKey = tuple[int, tuple[str, ...]]
+# SQLite >= 3.32 allows 32766 host parameters per statement; stay well inside it.
+_SQLITE_MAX_VARIABLES = 30000 if sqlite3.sqlite_version_info >= (3, 32) else 999
 _PLAN_CACHE_MAX = 512
 
 
@@ -266,7 +270,7 @@ class _InsertPlan:
     parameters) gets no plan and takes the ordinary path.
     """
 
-    __slots__ = ("sql", "getter", "processors", "positional")
+    __slots__ = ("sql", "getter", "processors", "positional", "multi", "per_chunk", "_sql_for")
 
     def __init__(
         self,
@@ -274,11 +278,21 @@ class _InsertPlan:
         getter: Callable[[Any], Any] | None,
         processors: list[tuple[Any, Callable[[Any], Any]]],
         positional: bool,
+        multi: tuple[str, str] | None = None,
     ) -> None:
         self.sql = sql
         self.getter = getter
         self.processors = processors
         self.positional = positional
+        # SQLite inserts go as one multi-row VALUES statement per chunk: the driver releases and
+        # re-takes the GIL around every statement it steps, and with the event loop busy on the
+        # other thread each re-take can wait, so one statement per row starves the writer.
+        self.multi = multi
+        self.per_chunk = 1
+        if multi is not None:
+            columns = multi[1].count("?")
+            self.per_chunk = max(1, min(500, _SQLITE_MAX_VARIABLES // max(1, columns)))
+        self._sql_for: dict[int, str] = {}
 
     @classmethod
     def build(cls, stmt: Executable, keys: tuple[str, ...], dialect: Any) -> _InsertPlan | None:
@@ -317,7 +331,13 @@ class _InsertPlan:
             proc = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if proc is not None:
                 processors.append((slot, proc))
-        return cls(compiled.string, getter, processors, dialect.positional)
+        multi = None
+        sql = compiled.string
+        if isinstance(stmt, Insert) and dialect.name == "sqlite" and dialect.positional:
+            head, sep, group = sql.partition(" VALUES ")
+            if sep and group.startswith("(") and group.endswith(")") and "(" not in group[1:]:
+                multi = (head + sep, group)
+        return cls(sql, getter, processors, dialect.positional, multi)
 
     def run(self, conn: Any, rows: list[Any]) -> None:
         params: list[Any]
@@ -330,7 +350,21 @@ class _InsertPlan:
             params = [self._convert(dict(r)) for r in rows]
         else:
             params = rows
+        if self.multi is not None and len(params) > 1:
+            self._run_multi(conn, params)
+            return
         conn.exec_driver_sql(self.sql, params[0] if len(params) == 1 else params)
+
+    def _run_multi(self, conn: Any, params: list[Any]) -> None:
+        assert self.multi is not None
+        step = self.per_chunk
+        for start in range(0, len(params), step):
+            chunk = params[start : start + step]
+            n = len(chunk)
+            sql = self._sql_for.get(n)
+            if sql is None:
+                sql = self._sql_for[n] = self.multi[0] + ", ".join([self.multi[1]] * n)
+            conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk)))
 
     def _convert(self, values: Any) -> Any:
         for slot, proc in self.processors:
