@@ -67,6 +67,7 @@ class Server:
         self.pdu_counters: dict[str, dict[str, int]] = {}
         self.smsc: Smsc | None = None
         self.writer: GroupCommitWriter | None = None
+        self.checkpointer: db.Checkpointer | None = None
         self._stopping = False
 
     async def start(self, ready_file: str | None = None) -> None:
@@ -75,10 +76,16 @@ class Server:
         engine = await self.loop.run_in_executor(
             None,
             lambda: db.make_engine(
-                st.url, sqlite_synchronous=st.sqlite_synchronous, pool_size=st.pool_size
+                st.url,
+                sqlite_synchronous=st.sqlite_synchronous,
+                pool_size=st.pool_size,
+                sqlite_autocheckpoint=False,
             ),
         )
         await self.loop.run_in_executor(None, db.upgrade, engine)
+        if engine.dialect.name == "sqlite":
+            self.checkpointer = db.Checkpointer(engine)
+            self.checkpointer.start()
         self.writer = GroupCommitWriter(
             engine, self.loop, max_wait_ms=st.commit_max_wait_ms, max_batch=st.commit_max_batch
         )
@@ -209,6 +216,8 @@ class Server:
             self.smsc.stop()
         if self.writer is not None:
             await self.writer.stop()
+            if self.checkpointer is not None:
+                await self.loop.run_in_executor(None, self.checkpointer.stop)
             self.writer._engine.dispose()
         log.info("event=stopped seconds=%.2f", time.monotonic() - started)
 
