@@ -9,15 +9,13 @@ from the outbox as DELIVERs (cmpp.md §2, §5, §6).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from protocols.bindbase import BindBase
 from protocols.cmpp import session as cs
 from protocols.cmpp.auth import authenticator_ismg, verify_source
 from protocols.cmpp.codec import encode_report
@@ -28,7 +26,7 @@ from protocols.smpp.timefmt import TimeFormatError, parse_time
 from smsc.accounts import Account
 from smsc.charsets import decode, encoding_for_msg_fmt, is_gsm7
 from smsc.model import OutboxItem, ReceiptRequest, Rejection, Submit, SubmitRejected
-from smsc.segmentation import ReferenceAllocator, SegmentationError, parse_udh, split
+from smsc.segmentation import SegmentationError, parse_udh, split
 from storage.writer import WriterClosed
 
 log = logging.getLogger("smsc.cmpp")
@@ -62,38 +60,13 @@ def _msisdn_ok(number: str) -> bool:
     return n.isdigit() and 5 <= len(n) <= 21
 
 
-class CmppBind:
+class CmppBind(BindBase):
     """Implements ``smsc.binds.Bind`` for one CMPP connection."""
 
     protocol = "cmpp"
 
-    def __init__(
-        self,
-        smsc: Any,
-        config: Any,
-        *,
-        peer: str,
-        write: Callable[[bytes], None],
-        close_transport: Callable[[], None],
-        set_reading: Callable[[bool], None],
-        arm_timer: Callable[[float | None], None],
-        counters: dict[str, int],
-        refs: ReferenceAllocator,
-        ids: MsgIdGenerator,
-    ) -> None:
-        self.smsc = smsc
-        self.config = config
-        self.peer = peer
-        self.bind_id = f"cmpp-{next(_bind_ids)}"
-        self.account = ""
-        self.receives = False
-        self.acc: Account | None = None
-        self._write = write
-        self._close_transport = close_transport
-        self._set_reading = set_reading
-        self._arm_timer = arm_timer
-        self._counters = counters
-        self._refs = refs
+    def __init__(self, smsc: Any, config: Any, *, ids: MsgIdGenerator, **io: Any) -> None:
+        super().__init__(smsc, config, bind_id=f"cmpp-{next(_bind_ids)}", **io)
         self._ids = ids
         cc = config.cmpp
         self.session = cs.CmppSession(
@@ -105,88 +78,31 @@ class CmppBind:
             max_retries=max(1, cc.max_retries),
             now=time.monotonic(),
         )
-        self._registered = False
-        self._reading = True
-        self._flush_scheduled = False
-        self._closed = False
-        self._loop = asyncio.get_event_loop()
-        self._seq_item: dict[int, int] = {}
-        self._item_parts: dict[int, int] = {}
-        self._parked: deque[tuple[int, Pdu]] = deque()
-        self.bound_at: float | None = None
-        self.submits = 0
-        self.closed_future: asyncio.Future[None] = self._loop.create_future()
-        arm_timer(self.session.next_deadline())
-        log.info("event=connect protocol=cmpp bind=%s peer=%s", self.bind_id, peer)
+        self._started()
 
-    # -- transport side ----------------------------------------------------------------------
+    def _session_ready(self) -> bool:
+        return bool(self.session.connected)
 
-    def data_received(self, data: bytes) -> None:
-        for ev in self.session.receive_data(data, time.monotonic()):
-            self._dispatch(ev)
-        self._after_io()
+    def _outbound_free(self) -> int:
+        return int(self.session.outbound_available)
 
-    def timer_fired(self) -> None:
-        for ev in self.session.tick(time.monotonic()):
-            self._dispatch(ev)
-        self._after_io()
-
-    def connection_lost(self, reason: str) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.session.close()
-        self._parked.clear()
-        self._unregister()
-        log.info(
-            "event=disconnect protocol=cmpp bind=%s account=%s peer=%s reason=%s",
-            self.bind_id,
-            self.account or "-",
-            self.peer,
-            reason,
-        )
-        if not self.closed_future.done():
-            self.closed_future.set_result(None)
-
-    def _after_io(self) -> None:
-        s = self.session
-        data = s.data_to_send()
-        if data:
-            self._write(data)
-        reading = s.inbound_outstanding < s.window
-        if reading != self._reading:
-            self._reading = reading
-            self._set_reading(reading)
-        self._arm_timer(s.next_deadline())
-
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        if not self._closed:
-            self._after_io()
-
-    def _count(self, direction: str, pdu: Pdu) -> None:
-        key = f"{direction}:{pdu.name}"
-        self._counters[key] = self._counters.get(key, 0) + 1
+    def _start_unbind(self) -> None:
+        self.session.terminate(time.monotonic())
 
     # -- events ---------------------------------------------------------------------------------
 
     def _dispatch(self, ev: cs.Event) -> None:
         if isinstance(ev, cs.RequestReceived):
-            self._count("in", ev.pdu)
+            self._count("in", ev.pdu.name)
             self._on_request(ev.pdu)
         elif isinstance(ev, cs.ResponseReceived):
-            self._count("in", ev.pdu)
+            self._count("in", ev.pdu.name)
             self._on_response(ev.pdu, ev.request)
         elif isinstance(ev, cs.ConnectRequested):
-            self._count("in", ev.pdu)
+            self._count("in", ev.pdu.name)
             self._on_connect(ev.pdu, ev.version)
         elif isinstance(ev, cs.ResponseTimeout):
-            self._on_failed_request(ev.request, "no DELIVER_RESP after retries")
+            self._part_answered(ev.request.sequence, "no DELIVER_RESP after retries")
         elif isinstance(ev, cs.TerminateRequested):
             log.info(
                 "event=unbind protocol=cmpp bind=%s account=%s by=peer", self.bind_id, self.account
@@ -206,12 +122,7 @@ class CmppBind:
                 ev.message,
             )
         elif isinstance(ev, cs.ConnectionShouldClose):
-            data = self.session.data_to_send()
-            if data:
-                self._write(data)
-            self._unregister()
-            log.info("event=closing protocol=cmpp bind=%s reason=%r", self.bind_id, ev.reason)
-            self._close_transport()
+            self._closing(ev.reason)
 
     # -- CONNECT ---------------------------------------------------------------------------------
 
@@ -244,14 +155,9 @@ class CmppBind:
                 self._dispatch(ev)
             return
         assert acc is not None and acc.cmpp_secret is not None
-        self.acc = acc
-        self.account = acc.name
         self.session.window = acc.cmpp_window
         auth = authenticator_ismg(0, f["authenticator_source"], acc.cmpp_secret, version)
         self.session.accept_connect(pdu, auth)
-        self.receives = True
-        self.bound_at = time.time()
-        self._registered = True
         log.info(
             "event=bind protocol=cmpp bind=%s account=%s version=0x%02x peer=%s window=%d",
             self.bind_id,
@@ -260,13 +166,7 @@ class CmppBind:
             self.peer,
             acc.cmpp_window,
         )
-        self.smsc.bind_opened(self)
-
-    def _unregister(self) -> None:
-        if self._registered:
-            self._registered = False
-            self.receives = False
-            self.smsc.bind_closed(self)
+        self._register(acc, receives=True)
 
     # -- requests from the SP ----------------------------------------------------------------------
 
@@ -446,37 +346,12 @@ class CmppBind:
     def _on_response(self, pdu: Pdu, request: Pdu | None) -> None:
         if request is None:
             return
-        item_id = self._seq_item.pop(pdu.sequence, None)
-        if item_id is None:
-            return
         result = pdu.fields.get("result", 0)
-        if result != 0:
-            self._item_failed(item_id, f"DELIVER_RESP Result {result}")
-        else:
-            left = self._item_parts.get(item_id)
-            if left is None:
-                return
-            if left <= 1:
-                del self._item_parts[item_id]
-                self.smsc.outbox.acked(item_id)
-            else:
-                self._item_parts[item_id] = left - 1
-        self._drain_parked()
-
-    def _on_failed_request(self, request: Pdu, why: str) -> None:
-        item_id = self._seq_item.pop(request.sequence, None)
-        if item_id is not None:
-            self._item_failed(item_id, why)
-        self._drain_parked()
-
-    def _item_failed(self, item_id: int, why: str) -> None:
-        if self._item_parts.pop(item_id, None) is not None:
-            self._parked = deque(p for p in self._parked if p[0] != item_id)
-            self.smsc.outbox.failed(item_id, why)
+        self._part_answered(pdu.sequence, None if result == 0 else f"DELIVER_RESP Result {result}")
 
     # -- rendering outbox items ------------------------------------------------------------------------
 
-    def _deliver_pdus(self, item: OutboxItem) -> list[Pdu]:
+    def render(self, item: OutboxItem) -> list[Pdu]:
         p = item.payload
         version = self.session.version or 0x30
         if item.kind == "receipt":
@@ -524,68 +399,8 @@ class CmppBind:
             for seg in parts.parts
         ][:total]
 
-    # -- smsc.binds.Bind --------------------------------------------------------------------------------
-
-    def capacity(self) -> int:
-        s = self.session
-        if not self.receives or not s.connected:
-            return 0
-        return s.outbound_available - len(self._parked)
-
-    def send_item(self, item: OutboxItem) -> None:
-        pdus = self._deliver_pdus(item)
-        self._item_parts[item.id] = len(pdus)
-        for pdu in pdus:
-            self._parked.append((item.id, pdu))
-        self._drain_parked()
-        self._schedule_flush()
-
-    def _drain_parked(self) -> None:
-        s = self.session
-        now = time.monotonic()
-        while self._parked and s.can_send and s.connected:
-            item_id, pdu = self._parked.popleft()
-            try:
-                seq = s.send_request(pdu, now)
-            except Exception as exc:  # noqa: BLE001 - never lose the item
-                log.error(
-                    "event=deliver_failed protocol=cmpp bind=%s item=%d error=%r",
-                    self.bind_id,
-                    item_id,
-                    exc,
-                )
-                self._item_failed(item_id, repr(exc))
-                continue
-            self._seq_item[seq] = item_id
-            self._count("out", pdu)
-
-    def close(self, reason: str) -> None:
-        if self.session.connected:
-            log.info(
-                "event=unbinding protocol=cmpp bind=%s account=%s reason=%r",
-                self.bind_id,
-                self.account,
-                reason,
-            )
-            self._unregister()
-            self.session.terminate(time.monotonic())
-            self._after_io()
-        elif not self._closed:
-            self._close_transport()
-
     def info(self) -> dict[str, Any]:
-        return {
-            "bind_id": self.bind_id,
-            "protocol": "cmpp",
-            "account": self.account,
-            "version": self.session.version,
-            "peer": self.peer,
-            "bound_at": self.bound_at,
-            "submits": self.submits,
-            "window": self.session.window,
-            "inbound_outstanding": self.session.inbound_outstanding,
-            "outbound_outstanding": self.session.outbound_outstanding,
-        }
+        return {**super().info(), "version": self.session.version}
 
 
 class _Refused(Exception):
@@ -593,6 +408,3 @@ class _Refused(Exception):
         super().__init__(message)
         self.result = result
         self.message = message
-
-
-_ = UTC

@@ -8,24 +8,20 @@ implements the core's ``Bind`` protocol so the outbox can hand it receipts and M
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
 from typing import Any
 
+from protocols.bindbase import BindBase
 from protocols.smpp import session as ss
 from protocols.smpp.pdu import CommandId, Pdu, UnsuccessSme
 from protocols.smpp.pdu import CommandStatus as S
 from protocols.smpp.render import item_pdus
 from protocols.smpp.timefmt import TimeFormatError, format_absolute, parse_time
 from protocols.smpp.validation import SubmitError, decode_text, to_submits
-from smsc.accounts import Account
 from smsc.model import OutboxItem, Rejection, SubmitRejected
 from smsc.rules import FinalState
-from smsc.segmentation import ReferenceAllocator
 from storage.writer import WriterClosed
 
 log = logging.getLogger("smsc.smpp")
@@ -45,41 +41,16 @@ _BIND_NAMES = {
     ss.BindState.BOUND_RX: "receiver",
     ss.BindState.BOUND_TRX: "transceiver",
 }
-_CID_NAMES = {int(c): c.name for c in CommandId}
 
 
-class SmppBind:
+class SmppBind(BindBase):
     """Implements ``smsc.binds.Bind`` for one SMPP connection."""
 
     protocol = "smpp"
 
-    def __init__(
-        self,
-        smsc: Any,
-        config: Any,
-        *,
-        peer: str,
-        write: Callable[[bytes], None],
-        close_transport: Callable[[], None],
-        set_reading: Callable[[bool], None],
-        arm_timer: Callable[[float | None], None],
-        counters: dict[str, int],
-        refs: ReferenceAllocator,
-    ) -> None:
-        self.smsc = smsc
-        self.config = config
-        self.peer = peer
-        self.bind_id = f"smpp-{next(_bind_ids)}"
-        self.account = ""
-        self.receives = False
+    def __init__(self, smsc: Any, config: Any, **io: Any) -> None:
+        super().__init__(smsc, config, bind_id=f"smpp-{next(_bind_ids)}", **io)
         self.bind_type = "open"
-        self.acc: Account | None = None
-        self._write = write
-        self._close_transport = close_transport
-        self._set_reading = set_reading
-        self._arm_timer = arm_timer
-        self._counters = counters
-        self._refs = refs
         sc = config.smpp
         self.session = ss.SmppSession(
             ss.Role.SMSC,
@@ -90,92 +61,40 @@ class SmppBind:
             response_timeout=sc.response_timeout_s,
             now=time.monotonic(),
         )
-        self._registered = False
-        self._reading = True
-        self._flush_scheduled = False
-        self._closed = False
-        self._loop = asyncio.get_event_loop()
-        # outbox bookkeeping: seq -> item id; item id -> parts still unanswered
-        self._seq_item: dict[int, int] = {}
-        self._item_parts: dict[int, int] = {}
-        self._parked: deque[tuple[int, Pdu]] = deque()
-        self.bound_at: float | None = None
-        self.submits = 0
-        self.closed_future: asyncio.Future[None] = self._loop.create_future()
-        arm_timer(self.session.next_deadline())
-        log.info("event=connect protocol=smpp bind=%s peer=%s", self.bind_id, peer)
+        self._started()
 
-    # -- transport side ----------------------------------------------------------------------
+    def _session_ready(self) -> bool:
+        return bool(self.session.bound)
 
-    def data_received(self, data: bytes) -> None:
-        events = self.session.receive_data(data, time.monotonic())
-        for ev in events:
-            self._dispatch(ev)
-        self._after_io()
+    def _outbound_free(self) -> int:
+        return int(self.session.window - self.session.outbound_outstanding)
 
-    def timer_fired(self) -> None:
-        for ev in self.session.tick(time.monotonic()):
-            self._dispatch(ev)
-        self._after_io()
+    def _start_unbind(self) -> None:
+        self.session.unbind(time.monotonic())
 
-    def connection_lost(self, reason: str) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.session.close()
-        self._parked.clear()
-        if self._registered:
-            self._registered = False
-            self.smsc.bind_closed(self)
-        log.info(
-            "event=disconnect protocol=smpp bind=%s account=%s peer=%s reason=%s",
-            self.bind_id,
-            self.account or "-",
-            self.peer,
-            reason,
+    def render(self, item: OutboxItem) -> list[Pdu]:
+        return item_pdus(
+            item.kind,
+            item.payload,
+            self._refs,
+            self.account,
+            seconds=self.config.smpp.receipt_seconds,
         )
-        if not self.closed_future.done():
-            self.closed_future.set_result(None)
-
-    def _after_io(self) -> None:
-        s = self.session
-        data = s.data_to_send()
-        if data:
-            self._write(data)
-        reading = s.inbound_outstanding < s.window
-        if reading != self._reading:
-            self._reading = reading
-            self._set_reading(reading)
-        self._arm_timer(s.next_deadline())
-
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        if not self._closed:
-            self._after_io()
-
-    def _count(self, direction: str, cid: int) -> None:
-        key = f"{direction}:{_CID_NAMES.get(cid, 'unknown')}"
-        self._counters[key] = self._counters.get(key, 0) + 1
 
     # -- events ---------------------------------------------------------------------------------
 
     def _dispatch(self, ev: ss.Event) -> None:
         if isinstance(ev, ss.RequestReceived):
-            self._count("in", ev.pdu.command_id)
+            self._count("in", ev.pdu.name)
             self._on_request(ev.pdu)
         elif isinstance(ev, ss.ResponseReceived):
-            self._count("in", ev.pdu.command_id)
+            self._count("in", ev.pdu.name)
             self._on_response(ev.pdu, ev.request)
         elif isinstance(ev, ss.BindRequested):
-            self._count("in", ev.pdu.command_id)
+            self._count("in", ev.pdu.name)
             self._on_bind(ev.pdu, ev.bind_type)
         elif isinstance(ev, ss.ResponseTimeout):
-            self._on_failed_request(ev.request, "no response before the timeout")
+            self._part_answered(ev.request.sequence, "no response before the timeout")
         elif isinstance(ev, ss.UnbindRequested):
             log.info(
                 "event=unbind protocol=smpp bind=%s account=%s by=peer", self.bind_id, self.account
@@ -195,12 +114,7 @@ class SmppBind:
                 ev.message,
             )
         elif isinstance(ev, ss.ConnectionShouldClose):
-            data = self.session.data_to_send()
-            if data:
-                self._write(data)
-            self._unregister()
-            log.info("event=closing protocol=smpp bind=%s reason=%r", self.bind_id, ev.reason)
-            self._close_transport()
+            self._closing(ev.reason)
 
     # -- bind ------------------------------------------------------------------------------------
 
@@ -232,14 +146,9 @@ class SmppBind:
                 self._dispatch(ev)
             return
         assert acc is not None
-        self.acc = acc
-        self.account = acc.name
         self.session.window = acc.window
         self.session.accept_bind(pdu, system_id=self.config.smpp.system_id)
         self.bind_type = _BIND_NAMES[bind_type]
-        self.receives = bind_type in (ss.BindState.BOUND_RX, ss.BindState.BOUND_TRX)
-        self.bound_at = time.time()
-        self._registered = True
         log.info(
             "event=bind protocol=smpp bind=%s account=%s type=%s peer=%s window=%d",
             self.bind_id,
@@ -248,13 +157,7 @@ class SmppBind:
             self.peer,
             acc.window,
         )
-        self.smsc.bind_opened(self)
-
-    def _unregister(self) -> None:
-        if self._registered:
-            self._registered = False
-            self.receives = False
-            self.smsc.bind_closed(self)
+        self._register(acc, bind_type in (ss.BindState.BOUND_RX, ss.BindState.BOUND_TRX))
 
     # -- requests from the ESME ----------------------------------------------------------------
 
@@ -435,102 +338,13 @@ class SmppBind:
                 "event=unexpected_response protocol=smpp bind=%s seq=%d command=%s",
                 self.bind_id,
                 pdu.sequence,
-                _CID_NAMES.get(pdu.command_id, hex(pdu.command_id)),
+                pdu.name,
             )
             return
-        item_id = self._seq_item.pop(pdu.sequence, None)
-        if item_id is None:
-            return
-        if pdu.command_status != 0:
-            self._item_failed(item_id, f"deliver_sm_resp status 0x{pdu.command_status:08x}")
-        else:
-            left = self._item_parts.get(item_id)
-            if left is None:
-                return  # already failed
-            if left <= 1:
-                del self._item_parts[item_id]
-                self.smsc.outbox.acked(item_id)
-            else:
-                self._item_parts[item_id] = left - 1
-        self._drain_parked()
-
-    def _on_failed_request(self, request: Pdu, why: str) -> None:
-        item_id = self._seq_item.pop(request.sequence, None)
-        if item_id is not None:
-            self._item_failed(item_id, why)
-        self._drain_parked()
-
-    def _item_failed(self, item_id: int, why: str) -> None:
-        if self._item_parts.pop(item_id, None) is not None:
-            self._parked = deque(p for p in self._parked if p[0] != item_id)
-            self.smsc.outbox.failed(item_id, why)
-
-    # -- smsc.binds.Bind --------------------------------------------------------------------------
-
-    def capacity(self) -> int:
-        s = self.session
-        if not self.receives or not s.bound:
-            return 0
-        return s.window - s.outbound_outstanding - len(self._parked)
-
-    def send_item(self, item: OutboxItem) -> None:
-        pdus = item_pdus(
-            item.kind,
-            item.payload,
-            self._refs,
-            self.account,
-            seconds=self.config.smpp.receipt_seconds,
+        status = pdu.command_status
+        self._part_answered(
+            pdu.sequence, None if status == 0 else f"{pdu.name} status 0x{status:08x}"
         )
-        self._item_parts[item.id] = len(pdus)
-        for pdu in pdus:
-            self._parked.append((item.id, pdu))
-        self._drain_parked()
-        self._schedule_flush()
-
-    def _drain_parked(self) -> None:
-        s = self.session
-        now = time.monotonic()
-        while self._parked and s.can_send:
-            item_id, pdu = self._parked.popleft()
-            try:
-                seq = s.send_request(pdu, now)
-            except (ss.SessionError, Exception) as exc:  # noqa: BLE001 - never lose the item
-                log.error(
-                    "event=deliver_failed protocol=smpp bind=%s item=%d error=%r",
-                    self.bind_id,
-                    item_id,
-                    exc,
-                )
-                self._item_failed(item_id, repr(exc))
-                continue
-            self._seq_item[seq] = item_id
-            self._count("out", pdu.command_id)
-
-    def close(self, reason: str) -> None:
-        """Unbind politely; the session closes the connection when the peer answers or times out."""
-        if self.session.bound:
-            log.info(
-                "event=unbinding protocol=smpp bind=%s account=%s reason=%r",
-                self.bind_id,
-                self.account,
-                reason,
-            )
-            self._unregister()
-            self.session.unbind(time.monotonic())
-            self._after_io()
-        elif not self._closed:
-            self._close_transport()
 
     def info(self) -> dict[str, Any]:
-        return {
-            "bind_id": self.bind_id,
-            "protocol": "smpp",
-            "account": self.account,
-            "type": self.bind_type,
-            "peer": self.peer,
-            "bound_at": self.bound_at,
-            "submits": self.submits,
-            "window": self.session.window,
-            "inbound_outstanding": self.session.inbound_outstanding,
-            "outbound_outstanding": self.session.outbound_outstanding,
-        }
+        return {**super().info(), "type": self.bind_type}
