@@ -72,6 +72,7 @@ class Outbox:
         self._queues: dict[str, dict[str | None, deque[OutboxItem]]] = defaultdict(dict)
         self._inflight: dict[int, OutboxItem] = {}
         self._retrying: dict[int, asyncio.TimerHandle] = {}
+        self._acks: list[OutboxItem] = []
         self.delivered = 0
         self.retried = 0
 
@@ -155,16 +156,28 @@ class Outbox:
                     self._retry_later(item)
 
     def acked(self, item_id: int) -> None:
-        """The peer acknowledged the item: mark it done durably and never send it again."""
+        """The peer acknowledged the item: mark it done durably and never send it again.
+
+        Acknowledgements that arrive in one loop turn share one writer job and one pump per
+        account (a read of many deliver_sm_resp is common at high rates).
+        """
         item = self._inflight.pop(item_id, None)
         if item is None:
             return
         self.delivered += 1
+        if not self._acks:
+            self._loop.call_soon(self._flush_acks)
+        self._acks.append(item)
+
+    def _flush_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        done = self._clock()
         self._write_then(
-            [(_MARK_DONE, {"oid": item.id, "done": self._clock(), "att": item.attempts + 1})],
+            [(_MARK_DONE, {"oid": i.id, "done": done, "att": i.attempts + 1}) for i in acks],
             _log_failure,
         )
-        self.pump(item.account)
+        for account in {i.account for i in acks}:
+            self.pump(account)
 
     def failed(self, item_id: int, reason: str) -> None:
         """Negative or missing acknowledgement: try again later (exponential backoff)."""
@@ -209,6 +222,8 @@ class Outbox:
         self.pump(account)
 
     def close(self) -> None:
+        if self._acks:  # shutdown: record the last acknowledgements before the writer stops
+            self._flush_acks()
         for handle in self._retrying.values():
             handle.cancel()
         self._retrying.clear()

@@ -164,6 +164,10 @@ class ReceiptScheduler:
             batch.append((p, final))
             self._receipt_ops(p, final, now, ops, items)
         if batch:
+            # one job, its ops ordered by statement: the writer keeps a job's order, so
+            # interleaved (update, insert, insert) per receipt would defeat executemany
+            order = {_SET_DONE: 0, _SET_STATE: 1, _INSERT_RECEIPT: 2}
+            ops.sort(key=lambda op: order.get(op[0], 3))
             self._write_then(ops, lambda err: self._committed(err, batch, items))
         self._arm()
 
