@@ -50,7 +50,6 @@ class BindBase:
         self.bind_id = bind_id
         self.account = ""
         self.receives = False
-        self.acc: Account | None = None
         self.bound_at: float | None = None
         self.submits = 0
         self._write = write
@@ -163,8 +162,12 @@ class BindBase:
 
     # -- registration with the core ------------------------------------------------------------
 
+    @property
+    def acc(self) -> Account | None:
+        """The bound account as it is now: limits changed at run time apply to live binds."""
+        return self.smsc.accounts.get(self.account) if self.account else None
+
     def _register(self, acc: Account, receives: bool) -> None:
-        self.acc = acc
         self.account = acc.name
         self.receives = receives
         self.bound_at = time.time()

@@ -194,7 +194,9 @@ class CmppBind(BindBase):
 
     def _submit(self, pdu: Pdu) -> None:
         acc = self.acc
-        assert acc is not None
+        if acc is None:  # the account was removed while bound
+            self._reject(pdu, REJECTION_RESULT[Rejection.DISABLED], "account no longer exists")
+            return
         f = pdu.fields
         try:
             subs = self._to_submits(acc, f)

@@ -189,7 +189,9 @@ class SmppBind(BindBase):
 
     def _submit(self, pdu: Pdu) -> None:
         acc = self.acc
-        assert acc is not None
+        if acc is None:  # the account was removed while bound
+            self._reject(pdu, S.ESME_RSUBMITFAIL, "account no longer exists")
+            return
         try:
             submits, _ = to_submits(pdu, bind_id=self.bind_id, now=time.time())
             sub = submits[0]
@@ -218,7 +220,9 @@ class SmppBind(BindBase):
 
     def _submit_multi(self, pdu: Pdu) -> None:
         acc = self.acc
-        assert acc is not None
+        if acc is None:  # the account was removed while bound
+            self._reject(pdu, S.ESME_RSUBMITFAIL, "account no longer exists")
+            return
         try:
             submits, failures = to_submits(pdu, bind_id=self.bind_id, now=time.time())
         except SubmitError as exc:
