@@ -25,22 +25,18 @@ carrier DELIVRD after ``--carrier-delay-ms``) with its config extended here: acc
 measured (``--cmpp-window`` overrides); ``--fresh-server`` gives every run a new server and
 warm-up, as in bench_smpp.py. ``--stub`` runs against a storage-free stub ISMG to
 show the generator's own ceiling. The measurement helpers (CPU per side from /proc, other
-load, group-commit counters, py-spy summary, medians) are ``bench_smpp.py``'s own.
+load, group-commit counters, py-spy summary, medians), the run loop and the options both
+scripts have are shared with ``bench_smpp.py`` through ``benchcommon.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
-import re
-import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,21 +45,25 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_smpp import (  # noqa: E402
+from benchcommon import (  # noqa: E402
     BenchError,
     Load,
+    Target,
     _bounded,
-    cpu_delta,
-    machine_busy,
-    medians,
-    parse_windows,
-    percentile,
-    proc_cpu,
-    start_profile,
-    stop_profile,
-    writer_counters,
+    add_profile_arguments,
+    add_run_arguments,
+    add_server_arguments,
+    add_window_arguments,
+    bench,
+    check_arguments,
+    connect,
+    measure,
+    serve_stub,
+    spawned_server_config,
+    start_stub,
+    wait_receipts,
 )
-from run_server import BenchServer, add_server_options, server_from_args  # noqa: E402
+from run_server import BenchServer, server_from_args  # noqa: E402
 
 from conformance import cmpp_client as cc  # noqa: E402
 
@@ -79,8 +79,7 @@ SOURCE = "106900001"  # Src_Id: the account's service code
 DESTINATION = "13800138000"
 TEXT = b"Hello from bench_cmpp"  # ASCII, Msg_Fmt 0
 SERVICE_ID = "BENCH"
-# server log lines worth reporting (the kv format writes lower-case levels)
-_LOG_PROBLEM = re.compile(r"level=(?:warning|error|critical)|Traceback", re.IGNORECASE)
+WINDOWS = "16,100"  # --window default
 
 
 class Layout:
@@ -295,16 +294,9 @@ async def run_once(
     admin_port: int | None = None,
 ) -> dict[str, Any]:
     """One run: connect, CONNECT, W outstanding until ``count`` resps, reports, TERMINATE."""
-    loop = asyncio.get_running_loop()
     receipts = args.receipts == "on"
     proto = FastSp(window, count, receipts, args.version, args.sp_id, args.secret)
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise BenchError("duration limit reached before connecting")
-    transport, _ = await asyncio.wait_for(
-        loop.create_connection(lambda: proto, host, port), min(10.0, remaining)
-    )
-    result: dict[str, Any] = {"window": window, "count": count}
+    transport, result = await connect(proto, host, port, deadline)
     try:
         proto.send_bind(args.sp_id, args.secret)
         status = await _bounded(proto.bound, deadline, "CONNECT_RESP")
@@ -312,65 +304,20 @@ async def run_once(
             raise BenchError("CONNECT_RESP Status 0 but AuthenticatorISMG does not verify")
         if status != 0:
             raise BenchError(f"CONNECT refused with Status {status}")
-        counters0 = writer_counters(admin_port)
-        gc.collect()
-        gc.disable()  # no collector pauses inside the timed part (nothing here makes cycles)
-        spy = start_profile(args, server_pid, window)
-        busy0 = machine_busy()
-        cpu0, srv0, wall0 = os.times(), proc_cpu(server_pid), time.perf_counter()
-        proto.start()
-        try:
-            await _bounded(proto.done, deadline, f"{count} SUBMIT_RESP")
-        finally:
-            wall = max(time.perf_counter() - wall0, 1e-9)
-            cpu1, srv1 = os.times(), proc_cpu(server_pid)
-            busy1 = machine_busy()
-            gc.enable()
-            if spy is not None:
-                result["profile"] = await loop.run_in_executor(None, stop_profile, args, spy, count)
-        gen = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / wall
-        elapsed_s = (proto.t_last_resp - proto.t_start) / 1e9
-        lat = sorted(proto.latencies)
-        result.update(
-            msgs_per_s=round(count / elapsed_s, 1),
-            p50_us=percentile(lat, 0.50),
-            p90_us=percentile(lat, 0.90),
-            p99_us=percentile(lat, 0.99),
-            max_us=round(lat[-1] / 1000.0, 1),
-            submit_s=round(elapsed_s, 3),
-            ok=proto.ok,
-            results={str(k): v for k, v in sorted(proto.statuses.items())},
-            generator_cores=round(gen, 3),
+        await measure(
+            args,
+            proto,
+            result,
+            deadline,
+            server_pid,
+            admin_port,
+            resp_name="SUBMIT_RESP",
+            status_key="results",
+            status_text=lambda statuses: {str(k): v for k, v in sorted(statuses.items())},
         )
-        other = (busy1 - busy0) / wall - gen
-        if server_pid is not None:
-            result["server"] = cpu_delta(server_pid, srv0, srv1, wall)
-            other -= result["server"]["cores"]
-        result["other_cores"] = round(max(0.0, other), 3)
-        counters1 = writer_counters(admin_port)
-        if counters0 and counters1:
-            commits = counters1["smsc_commits_total"] - counters0["smsc_commits_total"]
-            rows = counters1["smsc_rows_written_total"] - counters0["smsc_rows_written_total"]
-            result["commits_per_s"] = round(commits / wall, 1)
-            result["rows_per_commit"] = round(rows / commits, 1) if commits else None
         if receipts:
-            receipts_ok = True
-            try:
-                await _bounded(
-                    proto.receipts_done,
-                    min(deadline, time.monotonic() + args.receipt_timeout),
-                    "status reports",
-                )
-            except BenchError:
-                receipts_ok = False
-            span = (proto.t_last_receipt - proto.t_first_receipt) / 1e9
             result.update(
-                receipts_ok=receipts_ok and proto.receipts_matched == proto.ok,
-                receipts=proto.receipts_matched,
-                receipts_missing=proto.ok - proto.receipts_matched,
-                receipts_during_submit=proto.receipts_before_last_resp,
-                receipts_per_s=round(proto.receipts_matched / span, 1) if span > 0 else None,
-                receipts_wait_s=round(max(0, proto.t_last_receipt - proto.t_last_resp) / 1e9, 3),
+                await wait_receipts(args, proto, deadline, "status reports", missing=True)
             )
             if proto.report_stats:
                 result["report_stats"] = dict(proto.report_stats)
@@ -398,61 +345,6 @@ async def run_once(
     return result
 
 
-async def warm_up(args: argparse.Namespace, t: Target, deadline: float) -> dict[str, Any]:
-    """An unreported run at window 10: first binds and lazy imports do not land in a run."""
-    warm = await run_once(args, t.host, t.port, 10, args.warmup, deadline, t.pid, t.admin)
-    return {k: warm.get(k) for k in ("count", "msgs_per_s", "receipts_ok")}
-
-
-async def bench(args: argparse.Namespace, t: Target) -> dict:
-    deadline = time.monotonic() + args.duration_limit
-    out: dict[str, Any] = {
-        "bench": "cmpp_submit",
-        "version": f"0x{args.version:02x}",
-        "receipts": args.receipts,
-        "runs_per_window": args.runs,
-        "windows": {},
-    }
-    try:
-        if args.warmup > 0 and not t.fresh:
-            out["warmup"] = await warm_up(args, t, deadline)
-        for window in parse_windows(args.window or ["16,100"]):
-            count = args.count or 20000
-            runs: list[dict[str, Any]] = []
-            discarded: list[dict[str, Any]] = []
-            out["windows"][str(window)] = entry = {"count": count, "runs": runs}
-            retries = args.retries
-            while len(runs) < args.runs and time.monotonic() < deadline:
-                await asyncio.sleep(args.pause)  # let the previous run's writes settle
-                try:
-                    if t.fresh:
-                        t.start()
-                        if args.warmup > 0:
-                            out["warmup"] = await warm_up(args, t, deadline)
-                    run = await run_once(
-                        args, t.host, t.port, window, count, deadline, t.pid, t.admin
-                    )
-                except (BenchError, OSError, TimeoutError, RuntimeError) as exc:
-                    run = {"window": window, "count": count, "error": str(exc)}
-                noisy = args.max_other_cores is not None and (
-                    run.get("other_cores", 0.0) > args.max_other_cores
-                )
-                if noisy and retries > 0:  # another process took the cores: run it again
-                    retries -= 1
-                    discarded.append(run)
-                    continue
-                runs.append(run)
-            if discarded:
-                entry["discarded"] = discarded
-            entry["median"] = medians(runs)
-            if time.monotonic() >= deadline:
-                out["aborted"] = "duration limit reached"
-                break
-    except (BenchError, OSError, TimeoutError) as exc:
-        out["aborted"] = str(exc)
-    return out
-
-
 # --------------------------------------------------------------------------- spawned server
 
 
@@ -475,55 +367,6 @@ def spawn_server(args: argparse.Namespace, cmpp_window: int) -> BenchServer:
     server.config_text = cmpp_config(server.config_text, args.sp_id, args.secret, cmpp_window)
     server.config_path.write_text(server.config_text)
     return server.start()
-
-
-class Target:
-    """The server under test: one given by --port, one spawned, or the stub ISMG.
-
-    As in bench_smpp.py, ``--spawn --fresh-server`` gives every run a new server (new temp
-    DB). Warning/error lines of every spawned server's log are collected before it goes.
-    """
-
-    def __init__(self, args: argparse.Namespace, cmpp_window: int) -> None:
-        self.args = args
-        self.cmpp_window = cmpp_window
-        self.server: BenchServer | None = None
-        self.stub: subprocess.Popen[bytes] | None = None
-        self.host, self.port = args.host, args.port
-        self.pid: int | None = args.server_pid
-        self.admin: int | None = args.admin_port
-        self.starts = 0
-        self.log_problems: list[str] = []
-
-    def start(self) -> None:
-        args = self.args
-        if args.stub:
-            self.stub, ports, ready = start_stub(args.duration_limit + 30, args.secret)
-            shutil.rmtree(ready.parent, ignore_errors=True)
-            self.host, self.port = "127.0.0.1", ports["cmpp"]
-            self.pid, self.admin = self.stub.pid, None
-        elif args.spawn:
-            self.stop()
-            self.server = spawn_server(args, self.cmpp_window)
-            self.host, self.port = "127.0.0.1", self.server.ports["cmpp"]
-            self.pid, self.admin = self.server.pid, self.server.ports.get("admin")
-        self.starts += 1
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            log = self.server.log().splitlines()
-            self.log_problems += [line for line in log if _LOG_PROBLEM.search(line)]
-            self.server.cleanup()
-            self.server = None
-        if self.stub is not None:
-            self.stub.terminate()
-            self.stub.wait(10)
-            self.stub = None
-
-    @property
-    def fresh(self) -> bool:
-        return bool(self.args.spawn and self.args.fresh_server)
 
 
 # --------------------------------------------------------------------------- stub ISMG
@@ -610,34 +453,6 @@ class StubIsmg(asyncio.Protocol):
             self.transport.write(b"".join(out))
 
 
-async def serve_stub(ready: Path, lifetime: float, secret: str) -> None:
-    """Listen on an ephemeral 127.0.0.1 port, write it to ``ready``, exit after ``lifetime``."""
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: StubIsmg(secret), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    ready.write_text(json.dumps({"pid": os.getpid(), "cmpp": port}))
-    async with server:
-        await asyncio.sleep(lifetime)
-
-
-def start_stub(
-    lifetime: float, secret: str
-) -> tuple[subprocess.Popen[bytes], dict[str, int], Path]:
-    ready = Path(tempfile.mkdtemp(prefix="cmpp-stub-")) / "ready.json"
-    argv = [sys.executable, __file__, "--serve-stub", str(ready)]
-    argv += ["--duration-limit", str(lifetime), "--secret", secret]
-    proc = subprocess.Popen(argv)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if ready.exists() and ready.read_text().strip():
-            return proc, json.loads(ready.read_text()), ready
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("stub ISMG did not start")
-
-
 # --------------------------------------------------------------------------- command line
 
 
@@ -653,130 +468,60 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0],
         epilog="Prints one JSON line. Example: bench/bench_cmpp.py --spawn --window 16,100",
     )
-    where = parser.add_argument_group("server")
-    where.add_argument("--host", default="127.0.0.1", help="CMPP host (default 127.0.0.1)")
-    where.add_argument("--port", type=int, help="CMPP port of an already running server")
-    where.add_argument("--server-pid", type=int, help="pid of that server, for its CPU figures")
-    where.add_argument(
-        "--admin-port", type=int, help="admin port of that server, for its group-commit figures"
-    )
-    where.add_argument(
-        "--spawn", action="store_true", help="start a server (temp SQLite DB) for the benchmark"
-    )
-    where.add_argument(
-        "--fresh-server",
-        action="store_true",
-        help="with --spawn: a new server (new temp DB) and warm-up for every run",
-    )
-    where.add_argument(
-        "--stub",
-        action="store_true",
-        help="run against a storage-free stub ISMG instead: the generator's own ceiling",
-    )
-    where.add_argument("--serve-stub", metavar="READY", help=argparse.SUPPRESS)
-    add_server_options(where)
+    where = add_server_arguments(parser, "CMPP", "stub ISMG")
     where.add_argument(
         "--cmpp-window",
         type=int,
         help="--spawn: account acme's cmpp_window (default: the largest --window)",
     )
     load = parser.add_argument_group("load")
-    load.add_argument(
-        "--window",
-        action="append",
-        metavar="W[,W...]",
-        help="SUBMITs kept outstanding; repeatable or comma list (default 16,100)",
-    )
-    load.add_argument("--count", type=int, help="messages per run (default 20000)")
-    load.add_argument("--runs", type=int, default=3, help="runs per window (default 3)")
+    add_window_arguments(load, "SUBMITs", WINDOWS, "messages per run (default 20000)")
     load.add_argument(
         "--version",
         type=_version,
         default=0x30,
         help="CMPP version to CONNECT with: 0x30 (default) or 0x20/0x21",
     )
-    load.add_argument(
-        "--receipts",
-        choices=("on", "off"),
-        default="on",
-        help="Registered_Delivery 1 and wait for every status report (default on)",
+    add_run_arguments(
+        load,
+        "Registered_Delivery 1 and wait for every status report (default on)",
+        "reports",
     )
-    load.add_argument(
-        "--receipt-timeout",
-        type=float,
-        default=60.0,
-        help="seconds to wait for the reports after the last resp (default 60)",
-    )
-    load.add_argument(
-        "--duration-limit",
-        type=float,
-        default=600.0,
-        help="hard stop for the whole benchmark, in seconds (default 600)",
-    )
-    load.add_argument(
-        "--warmup",
-        type=int,
-        default=1000,
-        help="messages of an unreported warm-up run at window 10 (default 1000, 0 = none)",
-    )
-    load.add_argument(
-        "--max-other-cores",
-        type=float,
-        help="redo a run during which other processes used more than this many cores "
-        "(a shared box); the discarded runs are kept in the JSON",
-    )
-    load.add_argument("--retries", type=int, default=6, help="redo budget per window (default 6)")
-    load.add_argument("--pause", type=float, default=0.5, help="seconds between runs (default 0.5)")
     load.add_argument("--sp-id", default=SP_ID, help=f"Source_Addr / Msg_src (default {SP_ID})")
     load.add_argument("--secret", default=SECRET, help="shared secret (default s3cret)")
-    prof = parser.add_argument_group("server profile (optional, needs py-spy)")
-    prof.add_argument("--profile", metavar="FILE", help="py-spy raw output file (enables it)")
-    prof.add_argument("--profile-window", type=int, default=100, help="window to profile")
-    prof.add_argument("--profile-rate", type=int, default=250, help="samples/s (default 250)")
-    prof.add_argument("--profile-idle", action="store_true", help="also sample idle threads")
-    prof.add_argument(
-        "--profile-native",
-        action="store_true",
-        help="C frames too (pauses the server per sample: lower --profile-rate)",
-    )
-    prof.add_argument("--py-spy", default="py-spy", help="py-spy binary (default on PATH)")
+    add_profile_arguments(parser)
     args = parser.parse_args(argv)
     if args.serve_stub:
-        asyncio.run(serve_stub(Path(args.serve_stub), args.duration_limit, args.secret))
+        stub = serve_stub(
+            Path(args.serve_stub), args.duration_limit, lambda: StubIsmg(args.secret), "cmpp"
+        )
+        asyncio.run(stub)
         return 0
-    try:
-        windows = parse_windows(args.window or ["16,100"])
-    except (ValueError, argparse.ArgumentTypeError) as exc:
-        parser.error(str(exc))
-    if not (args.spawn or args.stub) and args.port is None:
-        parser.error("give --port of a running server, or --spawn, or --stub")
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        parser.error("this benchmark only targets loopback addresses")
+    windows = check_arguments(parser, args, WINDOWS)
     cmpp_window = args.cmpp_window or max(windows + [10 if args.warmup > 0 else 1])
     if cmpp_window < max(windows):
         parser.error(f"--cmpp-window {cmpp_window} is below the largest --window")
 
-    target = Target(args, cmpp_window)
+    target = Target(
+        args,
+        "cmpp",
+        spawn=lambda: spawn_server(args, cmpp_window),
+        start_stub=lambda: start_stub(
+            __file__, args.duration_limit + 30, "cmpp", "stub ISMG", ["--secret", args.secret]
+        ),
+    )
     try:
         target.start()
-        result = asyncio.run(bench(args, target))
+        out = {
+            "bench": "cmpp_submit",
+            "version": f"0x{args.version:02x}",
+            "receipts": args.receipts,
+        }
+        result = asyncio.run(bench(args, target, out, windows, lambda _: 20000, run_once))
     finally:
         target.stop()
     if args.spawn:
-        result["server_config"] = {
-            "storage": "sqlite",
-            "synchronous": args.synchronous,
-            "commit_max_wait_ms": args.commit_max_wait_ms,
-            "carrier_delay_ms": args.carrier_delay_ms,
-            "cmpp_window": cmpp_window,
-            "fresh_server_per_run": args.fresh_server,
-        }
-        if args.switch_interval is not None:
-            result["server_config"]["switch_interval"] = args.switch_interval
-        if args.gc_threshold is not None:
-            result["server_config"]["gc_threshold"] = list(args.gc_threshold)
-        if args.gc_freeze:
-            result["server_config"]["gc_freeze"] = True
+        result["server_config"] = spawned_server_config(args, "cmpp_window", cmpp_window)
         if target.log_problems:
             result["server_log_warnings"] = {
                 "count": len(target.log_problems),
