@@ -6,6 +6,7 @@ import threading
 import time
 
 import cmppy
+import pytest
 from pycmpp.cmpp import Cmpp
 
 
@@ -33,6 +34,8 @@ def test_cmppy_30_connect_and_submit(server) -> None:
     assert rows[0]["text"] == "你好，世界" and rows[0]["source"] == "1069000017"
 
 
+# pycmpp's receive thread loops on its socket forever and dies when the test closes it.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_pycmpp_20_connect_and_submit(server) -> None:
     client = Cmpp(
         "127.0.0.1", server.ports["cmpp"], "901234", "s3cret", "106900001", client_heartbeat=False
