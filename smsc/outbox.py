@@ -32,6 +32,8 @@ _MARK_DONE = (
     .values(done_at=bindparam("done"), attempts=bindparam("att"))
 )
 _INSERT = outbox_table.insert()
+# One encoder for every row: json.dumps with non-default arguments builds a new one per call.
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def insert_op(item: OutboxItem, now: float) -> tuple[Any, dict[str, Any]]:
@@ -43,7 +45,7 @@ def insert_op(item: OutboxItem, now: float) -> tuple[Any, dict[str, Any]]:
             "account": item.account,
             "protocol": item.protocol,
             "kind": item.kind,
-            "payload": json.dumps(item.payload, separators=(",", ":")),
+            "payload": _to_json(item.payload),
             "created_at": now,
             "attempts": 0,
             "done_at": None,
