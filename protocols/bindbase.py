@@ -17,6 +17,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from protocols.events import (
+    ConnectionShouldClose,
+    RequestReceived,
+    ResponseReceived,
+    ResponseTimeout,
+)
 from smsc.accounts import Account
 from smsc.model import OutboxItem
 from smsc.segmentation import ReferenceAllocator
@@ -76,9 +82,44 @@ class BindBase:
             "event=connect protocol=%s bind=%s peer=%s", self.protocol, self.bind_id, self.peer
         )
 
+    # -- events ----------------------------------------------------------------------------------
+
+    def _dispatch(self, ev: Any) -> None:
+        """Events every session emits are handled here; the rest go to ``_on_event``."""
+        if isinstance(ev, RequestReceived):
+            self._count("in", ev.pdu.name)
+            self._on_request(ev.pdu)
+        elif isinstance(ev, ResponseReceived):
+            self._count("in", ev.pdu.name)
+            self._on_response(ev.pdu, ev.request)
+        elif isinstance(ev, ResponseTimeout):
+            self._part_answered(ev.request.sequence, "no response before the timeout")
+        elif isinstance(ev, ConnectionShouldClose):
+            self._closing(ev.reason)
+        else:
+            self._on_event(ev)
+
+    def _unbound(self, by: str) -> None:
+        log.info(
+            "event=unbind protocol=%s bind=%s account=%s by=%s",
+            self.protocol,
+            self.bind_id,
+            self.account,
+            by,
+        )
+        if by == "peer":
+            self._unregister()
+
     # -- protocol hooks --------------------------------------------------------------------------
 
-    def _dispatch(self, event: Any) -> None:
+    def _on_request(self, pdu: Any) -> None:
+        raise NotImplementedError
+
+    def _on_response(self, pdu: Any, request: Any | None) -> None:
+        raise NotImplementedError
+
+    def _on_event(self, ev: Any) -> None:
+        """Protocol-specific events: bind/connect, unbind/terminate, protocol errors."""
         raise NotImplementedError
 
     def render(self, item: OutboxItem) -> list[Any]:

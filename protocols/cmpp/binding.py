@@ -91,27 +91,14 @@ class CmppBind(BindBase):
 
     # -- events ---------------------------------------------------------------------------------
 
-    def _dispatch(self, ev: cs.Event) -> None:
-        if isinstance(ev, cs.RequestReceived):
-            self._count("in", ev.pdu.name)
-            self._on_request(ev.pdu)
-        elif isinstance(ev, cs.ResponseReceived):
-            self._count("in", ev.pdu.name)
-            self._on_response(ev.pdu, ev.request)
-        elif isinstance(ev, cs.ConnectRequested):
+    def _on_event(self, ev: cs.Event) -> None:
+        if isinstance(ev, cs.ConnectRequested):
             self._count("in", ev.pdu.name)
             self._on_connect(ev.pdu, ev.version)
-        elif isinstance(ev, cs.ResponseTimeout):
-            self._part_answered(ev.request.sequence, "no DELIVER_RESP after retries")
         elif isinstance(ev, cs.TerminateRequested):
-            log.info(
-                "event=unbind protocol=cmpp bind=%s account=%s by=peer", self.bind_id, self.account
-            )
-            self._unregister()
+            self._unbound("peer")
         elif isinstance(ev, cs.Terminated):
-            log.info(
-                "event=unbind protocol=cmpp bind=%s account=%s by=ismg", self.bind_id, self.account
-            )
+            self._unbound("ismg")
         elif isinstance(ev, cs.ProtocolError):
             log.warning(
                 "event=protocol_error protocol=cmpp bind=%s account=%s seq=%s result=%s message=%r",
@@ -121,8 +108,6 @@ class CmppBind(BindBase):
                 ev.result,
                 ev.message,
             )
-        elif isinstance(ev, cs.ConnectionShouldClose):
-            self._closing(ev.reason)
 
     # -- CONNECT ---------------------------------------------------------------------------------
 

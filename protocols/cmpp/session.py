@@ -55,6 +55,13 @@ from protocols.cmpp.pdu import (
     SubmitResult,
     layout_of,
 )
+from protocols.events import (
+    ConnectionShouldClose,
+    Event,
+    RequestReceived,
+    ResponseReceived,
+    ResponseTimeout,
+)
 
 __all__ = [
     "CmppSession",
@@ -116,12 +123,6 @@ _WINDOWED = {"ismg": C.SUBMIT, "sp": C.DELIVER}
 # ------------------------------------------------------------------------------------ events
 
 
-class Event:
-    """Base class of everything ``receive_data`` / ``tick`` return (as in protocols.smpp)."""
-
-    __slots__ = ()
-
-
 @dataclass(frozen=True, slots=True)
 class ConnectRequested(Event):
     """ISMG role: a well-formed CONNECT with a supported version; answer it with
@@ -129,28 +130,6 @@ class ConnectRequested(Event):
 
     pdu: Pdu
     version: int
-
-
-@dataclass(frozen=True, slots=True)
-class RequestReceived(Event):
-    """A request for the owner to answer with send_response (SUBMIT, QUERY, CANCEL, DELIVER)."""
-
-    pdu: Pdu
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseReceived(Event):
-    """The answer to one of our requests; ``request`` is what we sent."""
-
-    pdu: Pdu
-    request: Pdu
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseTimeout(Event):
-    """No answer after ``max_retries`` sends of ``request``; it is no longer outstanding."""
-
-    request: Pdu
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,13 +144,6 @@ class Terminated(Event):
     """Our TERMINATE was answered; the session is closed."""
 
     pdu: Pdu
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionShouldClose(Event):
-    """Flush data_to_send(), then close the transport."""
-
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,27 +83,14 @@ class SmppBind(BindBase):
 
     # -- events ---------------------------------------------------------------------------------
 
-    def _dispatch(self, ev: ss.Event) -> None:
-        if isinstance(ev, ss.RequestReceived):
-            self._count("in", ev.pdu.name)
-            self._on_request(ev.pdu)
-        elif isinstance(ev, ss.ResponseReceived):
-            self._count("in", ev.pdu.name)
-            self._on_response(ev.pdu, ev.request)
-        elif isinstance(ev, ss.BindRequested):
+    def _on_event(self, ev: ss.Event) -> None:
+        if isinstance(ev, ss.BindRequested):
             self._count("in", ev.pdu.name)
             self._on_bind(ev.pdu, ev.bind_type)
-        elif isinstance(ev, ss.ResponseTimeout):
-            self._part_answered(ev.request.sequence, "no response before the timeout")
         elif isinstance(ev, ss.UnbindRequested):
-            log.info(
-                "event=unbind protocol=smpp bind=%s account=%s by=peer", self.bind_id, self.account
-            )
-            self._unregister()
+            self._unbound("peer")
         elif isinstance(ev, ss.Unbound):
-            log.info(
-                "event=unbind protocol=smpp bind=%s account=%s by=smsc", self.bind_id, self.account
-            )
+            self._unbound("smsc")
         elif isinstance(ev, ss.ProtocolError):
             log.warning(
                 "event=protocol_error protocol=smpp bind=%s account=%s seq=%s status=0x%08x message=%r",
@@ -113,8 +100,6 @@ class SmppBind(BindBase):
                 ev.status,
                 ev.message,
             )
-        elif isinstance(ev, ss.ConnectionShouldClose):
-            self._closing(ev.reason)
 
     # -- bind ------------------------------------------------------------------------------------
 

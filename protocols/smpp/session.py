@@ -32,6 +32,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from protocols.events import (
+    ConnectionShouldClose,
+    Event,
+    RequestReceived,
+    ResponseReceived,
+    ResponseTimeout,
+)
+
 from .codec import decode, encode
 from .pdu import RESPONSE_OF, CommandId, Pdu, PduError
 from .pdu import CommandStatus as S
@@ -151,42 +159,12 @@ def format_tables() -> str:
 # --------------------------------------------------------------------------- events
 
 
-class Event:
-    """Base class of everything ``receive_data`` / ``tick`` return."""
-
-    __slots__ = ()
-
-
 @dataclass(frozen=True, slots=True)
 class BindRequested(Event):
     """SMSC role: a bind arrived in OPEN; answer with ``accept_bind`` or ``reject_bind``."""
 
     pdu: Pdu
     bind_type: BindState
-
-
-@dataclass(frozen=True, slots=True)
-class RequestReceived(Event):
-    """A request for the application; answer each with ``send_response`` (except outbind and
-    alert_notification, which have no response)."""
-
-    pdu: Pdu
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseReceived(Event):
-    """A response (or generic_nack) to one of our requests; ``request`` is None when the
-    sequence_number matches nothing outstanding (log and drop, §6.2)."""
-
-    pdu: Pdu
-    request: Pdu | None
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseTimeout(Event):
-    """Our ``request`` got no response within ``response_timeout``; its window slot is free."""
-
-    request: Pdu
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,13 +179,6 @@ class Unbound(Event):
     """Our unbind got its unbind_resp."""
 
     pdu: Pdu
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionShouldClose(Event):
-    """Write pending data, then close the transport (emitted once)."""
-
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
