@@ -65,6 +65,7 @@ class Server:
         self._runners: list[Any] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.pdu_counters: dict[str, dict[str, int]] = {}
+        self._vendor_ports: dict[str, int] = {}
         self.smsc: Smsc | None = None
         self.writer: GroupCommitWriter | None = None
         self.checkpointer: db.Checkpointer | None = None
@@ -106,6 +107,14 @@ class Server:
                 acc.name,
             )
         restored = await self.loop.run_in_executor(None, smsc.start)
+        for account_cfg in cfg.accounts:
+            await self.loop.run_in_executor(
+                None,
+                smsc.catalogue.seed,
+                account_cfg.name,
+                account_cfg.signatures,
+                account_cfg.templates,
+            )
         log.info(
             "event=storage_ready url=%s accounts=%d outbox=%d pending_receipts=%d",
             _safe_url(st.url),
@@ -160,23 +169,30 @@ class Server:
         except ModuleNotFoundError:
             log.info("event=listener_skipped protocol=http reason=not_implemented_yet")
         else:
-            apps.append(("http", vendor.make_app(smsc, self.config)))
+            if self.config.listeners.http.enabled:
+                http_app = vendor.make_app(smsc, self.config)
+                apps.append(("http", http_app))
+                for vendor_name, port, app in vendor.vendor_apps(http_app):
+                    apps.append((f"http_{vendor_name}", app))
+                    self._vendor_ports[f"http_{vendor_name}"] = port
         for name, app in apps:
-            listener = getattr(self.config.listeners, name)
-            if not listener.enabled:
+            listener = getattr(self.config.listeners, name, None)
+            if listener is None:  # a vendor on its own port, on the http listener's host
+                host, port = self.config.listeners.http.host, self._vendor_ports[name]
+            elif not listener.enabled:
                 log.info("event=listener_disabled protocol=%s", name)
                 continue
+            else:
+                host, port = listener.host, listener.port
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
-            site = web.TCPSite(runner, listener.host, listener.port, reuse_address=True)
+            site = web.TCPSite(runner, host, port, reuse_address=True)
             await site.start()
             self._runners.append(runner)
             server = site._server
             assert server is not None and server.sockets
             self.ports[name] = server.sockets[0].getsockname()[1]
-            log.info(
-                "event=listening protocol=%s host=%s port=%d", name, listener.host, self.ports[name]
-            )
+            log.info("event=listening protocol=%s host=%s port=%d", name, host, self.ports[name])
 
     async def _poll_accounts(self) -> None:
         assert self.smsc is not None

@@ -34,7 +34,11 @@ class BindBase:
     """Implements ``smsc.binds.Bind`` for one connection; subclasses supply the protocol."""
 
     protocol = "?"
+    fallback = False
     session: Any
+
+    def takes(self, kind: str) -> bool:
+        return True
 
     def __init__(
         self,

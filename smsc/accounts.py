@@ -39,7 +39,18 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "message_id_format": "decimal",
     "long_receipts": "per_part",
     "rules": [],
+    "review": "manual",
+    "verify_hourly_cap": 0,
+    "balance_alert": None,
+    "callbacks": {},
+    "http": {},
 }
+# Vendor HTTP secrets: hashed when the vendor sends them in the clear, kept when they key an MD5.
+HTTP_VENDORS = ("zrwinfo", "juxiang", "caih", "chuangrui")
+_HTTP_HASHED = {"zrwinfo": ("secret",), "juxiang": ("pwd",), "chuangrui": ("pwd",)}
+_HTTP_PLAIN = {"caih": ("token",), "chuangrui": ("access_secret", "dlr_pwd", "mo_pwd")}
+# The field that identifies the account in each vendor's requests.
+HTTP_LOGIN = {"zrwinfo": "accesskey", "juxiang": "name", "caih": "account", "chuangrui": "name"}
 MESSAGE_ID_FORMATS = ("decimal", "hex", "HEX", "uuid")
 
 
@@ -85,6 +96,12 @@ class Account:
     sgip_password_hash: str | None = field(default=None, repr=False)
     smgp_client_id: str | None = None
     smgp_secret: str | None = field(default=None, repr=False)
+    review: str = "manual"
+    verify_hourly_cap: int = 0
+    balance_alert: int | None = None
+    callbacks: dict[str, str] = field(default_factory=dict)
+    http: dict[str, dict[str, Any]] = field(default_factory=dict)  # vendor -> public settings
+    http_secrets: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _verified: set[str] = field(default_factory=set, repr=False)
 
     def ip_allowed(self, ip: str) -> bool:
@@ -108,6 +125,25 @@ class Account:
 
     def check_sgip_password(self, password: str) -> bool:
         return verify_password(password, self.sgip_password_hash)
+
+    def check_http_secret(self, vendor: str, name: str, value: str) -> bool:
+        """Verify a vendor API secret sent in the clear (PBKDF2, cached like SMPP passwords)."""
+        stored = self.http_secrets.get(vendor, {}).get(name)
+        if stored is None:
+            return False
+        if name in _HTTP_PLAIN.get(vendor, ()):
+            return hmac.compare_digest(stored.encode(), value.encode())
+        key = f"{vendor}:{name}:{stored}:{value}"
+        if key in self._verified:
+            return True
+        ok = verify_password(value, stored)
+        if ok:
+            self._verified.add(key)
+        return ok
+
+    def http_secret(self, vendor: str, name: str) -> str:
+        """A secret kept as given (CAIH token, Chuangrui AccessSecret): "" when unset."""
+        return self.http_secrets.get(vendor, {}).get(name, "")
 
     def public(self) -> dict[str, Any]:
         """The account as shown by the CLI and admin API: secrets masked."""
@@ -134,20 +170,67 @@ class Account:
             if self.smgp_client_id
             else None,
             "rules": self.raw_rules,
+            "review": self.review,
+            "verify_hourly_cap": self.verify_hourly_cap,
+            "balance_alert": self.balance_alert,
+            "callbacks": self.callbacks,
+            "http": {
+                v: {**pub, **{k: "****" for k in self.http_secrets.get(v, {})}}
+                for v, pub in self.http.items()
+            },
         }
 
 
 def _settings_from_spec(spec: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key in SETTING_DEFAULTS:
-        if key in spec and spec[key] is not None:
+        if key in spec and (spec[key] is not None or key == "balance_alert"):
             out[key] = spec[key]
+    if out.get("callbacks") is None:
+        out["callbacks"] = {}
+    if spec.get("http") is not None:  # public part only; secrets go to their own column
+        secret = {v: set(_HTTP_HASHED.get(v, ())) | set(_HTTP_PLAIN.get(v, ())) for v in HTTP_VENDORS}
+        out["http"] = {
+            vendor: {k: v for k, v in creds.items() if k not in secret[vendor]}
+            for vendor, creds in spec["http"].items()
+            if creds
+        }
+    return out
+
+
+def _http_secrets(http: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Secrets of ``http`` (a spec's vendor tables) ready to store; unchanged hashes are kept."""
+    out: dict[str, dict[str, str]] = {}
+    for vendor, creds in http.items():
+        if not creds:
+            continue
+        mine: dict[str, str] = {}
+        before = old.get(vendor, {})
+        for name in _HTTP_HASHED.get(vendor, ()):
+            value = creds.get(name)
+            if value is None or value == "****":
+                if name in before:
+                    mine[name] = before[name]
+            elif name in before and verify_password(value, before[name]):
+                mine[name] = before[name]
+            else:
+                mine[name] = hash_password(value)
+        for name in _HTTP_PLAIN.get(vendor, ()):
+            value = creds.get(name)
+            if value is None or value == "****":
+                if name in before:
+                    mine[name] = before[name]
+            else:
+                mine[name] = value
+        out[vendor] = mine
     return out
 
 
 def validate_spec(spec: Mapping[str, Any], path: str = "account") -> None:
     """Check a runtime account change (admin API / CLI) with the config's rules of thumb."""
-    known = set(SETTING_DEFAULTS) | {"name", "enabled", "balance", "smpp", "cmpp", "sgip", "smgp"}
+    known = set(SETTING_DEFAULTS) | {
+        "name", "enabled", "balance", "smpp", "cmpp", "sgip", "smgp", "signatures", "templates"
+    }
     for key in spec:
         if key not in known:
             raise ConfigError(f"{path}.{key}", "unknown key")
@@ -181,6 +264,7 @@ class AccountStore:
         self._by_cmpp: dict[str, Account] = {}
         self._by_sgip: dict[str, Account] = {}
         self._by_smgp: dict[str, Account] = {}
+        self._by_http: dict[tuple[str, str], Account] = {}
         self._stamp: float = -1.0
 
     # -- reads (hot path: memory only) ---------------------------------------------------------
@@ -199,6 +283,10 @@ class AccountStore:
 
     def by_smgp(self, client_id: str) -> Account | None:
         return self._by_smgp.get(client_id)
+
+    def by_http(self, vendor: str, login: str) -> Account | None:
+        """The account whose ``vendor`` credentials have this login (accesskey, name, account)."""
+        return self._by_http.get((vendor, login))
 
     def all(self) -> list[Account]:
         return sorted(self._by_name.values(), key=lambda a: a.name)
@@ -230,6 +318,12 @@ class AccountStore:
         self._by_cmpp = {a.cmpp_sp_id: a for a in by_name.values() if a.cmpp_sp_id}
         self._by_sgip = {a.sgip_login: a for a in by_name.values() if a.sgip_login}
         self._by_smgp = {a.smgp_client_id: a for a in by_name.values() if a.smgp_client_id}
+        self._by_http = {
+            (vendor, settings[HTTP_LOGIN[vendor]]): a
+            for a in by_name.values()
+            for vendor, settings in a.http.items()
+            if settings.get(HTTP_LOGIN[vendor])
+        }
 
     def upsert(self, spec: Mapping[str, Any]) -> tuple[Account, bool]:
         """Create or update an account from a plain spec (config contract keys).
@@ -254,6 +348,9 @@ class AccountStore:
                 values["enabled"] = bool(spec["enabled"])
             if "balance" in spec:
                 values["balance"] = spec["balance"]
+            if spec.get("http") is not None:
+                old = json.loads(row["http_secrets"] or "{}") if row else {}
+                values["http_secrets"] = json.dumps(_http_secrets(spec["http"], old))
             smpp = spec.get("smpp")
             if smpp:
                 values["smpp_system_id"] = smpp["system_id"]
@@ -299,6 +396,31 @@ class AccountStore:
         self.load()
         return bool(n)
 
+    def set_http_secret(self, name: str, vendor: str, field_name: str, value: str) -> bool:
+        """Change one vendor secret (Juxiang cpwd.asp); blocking, reloads the index."""
+        with self._engine.begin() as conn:
+            row = (
+                conn.execute(select(accounts_table).where(accounts_table.c.name == name))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return False
+            old = json.loads(row["http_secrets"] or "{}")
+            creds = dict(old.get(vendor, {}))
+            if field_name in _HTTP_HASHED.get(vendor, ()):
+                creds[field_name] = hash_password(value)
+            else:
+                creds[field_name] = value
+            old[vendor] = creds
+            conn.execute(
+                update(accounts_table)
+                .where(accounts_table.c.name == name)
+                .values(http_secrets=json.dumps(old), updated_at=time.time())
+            )
+        self.load()
+        return True
+
     def add_balance(self, name: str, delta: int) -> None:
         """Adjust a balance in memory; the caller persists it through the writer."""
         acc = self._by_name.get(name)
@@ -339,4 +461,10 @@ def _account_from_row(row: Mapping[str, Any]) -> Account:
         sgip_password_hash=row["sgip_password_hash"],
         smgp_client_id=row["smgp_client_id"],
         smgp_secret=row["smgp_secret"],
+        review=settings["review"],
+        verify_hourly_cap=int(settings["verify_hourly_cap"] or 0),
+        balance_alert=settings["balance_alert"],
+        callbacks=dict(settings["callbacks"] or {}),
+        http=dict(settings["http"] or {}),
+        http_secrets=json.loads(row.get("http_secrets") or "{}"),
     )

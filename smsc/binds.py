@@ -19,6 +19,11 @@ class Bind(Protocol):
     account: str
     protocol: str  # "smpp" | "cmpp" | ...
     receives: bool  # may carry receipts and MO (SMPP RX/TRX, CMPP connections)
+    # A fallback receiver (HTTP push) takes an account's MO only when no other receiver can.
+    fallback: bool
+
+    def takes(self, kind: str) -> bool:
+        """Whether this bind carries items of ``kind`` ("receipt", "mo") at all."""
 
     def capacity(self) -> int:
         """How many more outbox items may be sent now (free outbound window)."""
@@ -61,17 +66,34 @@ class BindRegistry:
             for b in self._by_account.get(account, ())
         )
 
-    def pick_receiver(self, account: str, protocol: str | None) -> Bind | None:
-        """Round-robin over the account's receivers (of ``protocol`` if given) with free window."""
+    def pick_receiver(
+        self, account: str, protocol: str | None, kind: str | None = None
+    ) -> Bind | None:
+        """Round-robin over the account's receivers (of ``protocol`` if given) with free window.
+
+        Fallback receivers (HTTP pushes) are considered only when no other receiver that
+        takes ``kind`` exists at all: an MO waits for a busy bind rather than leave by HTTP.
+        """
         binds = self._by_account.get(account)
         if not binds:
             return None
         n = len(binds)
         key = (account, protocol)
         start = self._rr[key]
+        fallback: Bind | None = None
+        regular_exists = False
         for i in range(n):
             b = binds[(start + i) % n]
-            if b.receives and (protocol is None or b.protocol == protocol) and b.capacity() > 0:
+            if not b.receives or (protocol is not None and b.protocol != protocol):
+                continue
+            if kind is not None and not b.takes(kind):
+                continue
+            if b.fallback:
+                if fallback is None and b.capacity() > 0:
+                    fallback = b
+                continue
+            regular_exists = True
+            if b.capacity() > 0:
                 self._rr[key] = (start + i + 1) % n
                 return b
-        return None
+        return None if regular_exists else fallback

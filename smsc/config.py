@@ -462,6 +462,112 @@ class SmgpCredentials:
     secret: str = _key(_Str(secret=True))
 
 
+_REVIEW_STATUS = _Str(choices=("pending", "approved", "rejected"))
+
+
+@dataclass(frozen=True)
+class SignatureConfig:
+    """A signature (签名) the account may send with; the text is stored without 【】."""
+
+    text: str = _key(_Str(min_len=1, max_len=64))
+    status: str = _key(_REVIEW_STATUS, "approved")
+    id: str = _key(_Str(pattern=r"[0-9]{0,16}", pattern_text="digits (a signature id)"), "")
+    reason: str = _key(_Str(), "")
+
+
+@dataclass(frozen=True)
+class TemplateConfig:
+    """A template (模板). Variables: {1}..{n} (zrwinfo), {$var} (CAIH) or #*# (Ronghe)."""
+
+    id: str = _key(_Str(min_len=1, max_len=32))
+    text: str = _key(_Str(min_len=1))
+    status: str = _key(_REVIEW_STATUS, "approved")
+    kind: str = _key(
+        _Str(choices=("general", "verification", "notification", "marketing")), "general"
+    )
+    reason: str = _key(_Str(), "")
+
+
+@dataclass(frozen=True)
+class ZrwinfoCredentials:
+    accesskey: str = _key(_Str(min_len=1, max_len=64))
+    secret: str = _key(_Str(min_len=1, secret=True))
+
+
+@dataclass(frozen=True)
+class JuxiangCredentials:
+    name: str = _key(_Str(min_len=1, max_len=64))
+    pwd: str = _key(_Str(min_len=1, secret=True))
+    short: str = _key(_Str(max_len=16), "")  # 企业简称, prefixed as 【short】 to every message
+    charset: str = _key(_Str(choices=("gbk", "utf-8")), "gbk")  # response body encoding
+    long_sms: bool = _key(_Bool(), True)  # txt=ccdx allowed
+    # Registered (备案) extensions for `sender`; "*" allows any digits. Others get 6021.
+    extensions: tuple[str, ...] = _key(
+        _List(_Str(pattern=r"\*|[0-9]{1,8}", pattern_text="digits (< 9) or *")), ()
+    )
+    protected: tuple[str, ...] = _key(_List(_Str(min_len=1)), ())  # 保护名单 → 6004
+    min_poll_s: float = _key(_Float(), 0.0)  # readsms.asp: calls closer than this get id=0
+
+
+@dataclass(frozen=True)
+class CaihCredentials:
+    account: str = _key(_Str(min_len=1, max_len=64))
+    app_id: str = _key(_Str(min_len=1, max_len=64))
+    token: str = _key(_Str(min_len=1, secret=True))
+    # A002-1: the table says -5 for bad auth; the seed's example says -2.
+    auth_failure_code: str = _key(_Str(choices=("-5", "-2")), "-5")
+    priced: bool = _key(_Bool(), True)  # false → every send gets -11 (no tariff)
+
+
+@dataclass(frozen=True)
+class ChuangruiCredentials:
+    name: str = _key(_Str(min_len=1, max_len=64))
+    pwd: str = _key(_Str(min_len=1, secret=True))
+    access_secret: str = _key(_Str(secret=True), "")
+    # A003-2: "signed" = name is MD5(AccessSecret+random+timestamp); "static" = dlr_name/dlr_pwd
+    dlr_auth_mode: str = _key(_Str(choices=("signed", "static")), "signed")
+    dlr_name: str = _key(_Str(), "")
+    dlr_pwd: str = _key(_Str(secret=True), "")
+    mo_name: str = _key(_Str(), "")
+    mo_pwd: str = _key(_Str(secret=True), "")
+    strict_sign: bool = _key(_Bool(), False)  # sign must be an approved signature, else 14
+    space_after_code: bool = _key(_Bool(), False)  # A003-5: "0, 2014…" as in the seed
+    system_ext: str = _key(_Str(pattern=r"[0-9]{0,8}", pattern_text="digits"), "")
+    max_recipients: int = _key(_Int(min=0), 0)  # 0 = unlimited
+
+
+@dataclass(frozen=True)
+class HttpCredentials:
+    """Per-vendor credentials of one account (`[accounts.http]`)."""
+
+    zrwinfo: ZrwinfoCredentials | None = _key(_Table(ZrwinfoCredentials, optional=True), None)
+    juxiang: JuxiangCredentials | None = _key(_Table(JuxiangCredentials, optional=True), None)
+    caih: CaihCredentials | None = _key(_Table(CaihCredentials, optional=True), None)
+    chuangrui: ChuangruiCredentials | None = _key(
+        _Table(ChuangruiCredentials, optional=True), None
+    )
+
+
+def _check_push_url(text: str) -> str | None:
+    if text and not re.match(r"https?://", text):
+        return "expected an http:// or https:// URL"
+    return None
+
+
+_PUSH_URL = _Str(validator=_check_push_url, pattern_text="an http(s) URL or empty")
+
+
+@dataclass(frozen=True)
+class CallbacksConfig:
+    """Where status reports and MO are pushed, in which vendor's format."""
+
+    report_url: str = _key(_PUSH_URL, "")
+    mo_url: str = _key(_PUSH_URL, "")
+    # Format of MO pushes (reports use the vendor the message was sent through). Empty: the
+    # first vendor the account has credentials for, in the order zrwinfo, juxiang, caih, chuangrui.
+    dialect: str = _key(_Str(choices=("", "zrwinfo", "juxiang", "caih", "chuangrui")), "")
+
+
 _NAME = _Str(pattern=r"[A-Za-z0-9_.-]{1,32}", pattern_text="1..32 characters from A-Za-z0-9_.-")
 # 20 digits: SMPP source_addr is 21 octets with its NUL, CMPP Src_Id 21 octets.
 _SERVICE_CODE = _Str(pattern=r"[0-9]{1,20}", pattern_text="a string of 1..20 digits")
@@ -489,6 +595,14 @@ class AccountConfig:
     sgip: SgipCredentials | None = _key(_Table(SgipCredentials, optional=True), None)
     smgp: SmgpCredentials | None = _key(_Table(SmgpCredentials, optional=True), None)
     rules: tuple[Rule, ...] = _key(_Parsed("rules"), ())
+    # -- vendor HTTP APIs (protocols/http) --
+    review: str = _key(_Str(choices=("manual", "auto")), "manual")
+    signatures: tuple[SignatureConfig, ...] = _key(_Array(SignatureConfig), ())
+    templates: tuple[TemplateConfig, ...] = _key(_Array(TemplateConfig), ())
+    http: HttpCredentials | None = _key(_Table(HttpCredentials, optional=True), None)
+    callbacks: CallbacksConfig | None = _key(_Table(CallbacksConfig, optional=True), None)
+    verify_hourly_cap: int = _key(_Int(min=0), 0)  # verification codes per clock hour; 0 = no cap
+    balance_alert: int | None = _key(_Int(min=0, optional=True), None)  # alert below this
 
     @cached_property
     def _networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -542,6 +656,50 @@ class CmppConfig:
 
 
 @dataclass(frozen=True)
+class _Numbers(_Spec):
+    """An array of numbers >= 0 (push retry delays)."""
+
+    def expected(self) -> str:
+        return "an array of numbers >= 0"
+
+    def check(self, value: Any, key: str, base: Any) -> tuple[float, ...]:
+        if not isinstance(value, list | tuple):
+            raise self.reject(key, value)
+        item = _Float()
+        return tuple(item.check(v, f"{key}[{i}]", None) for i, v in enumerate(value))
+
+    def from_env(self, text: str, key: str) -> list[Any]:
+        return [float(v) if not isinstance(v, int | float) else v for v in _env_list(text, key)]
+
+
+@dataclass(frozen=True)
+class VendorPorts:
+    """Serve one vendor on its own port too (0 = only on listeners.http)."""
+
+    zrwinfo: int = _key(_Int(min=0, max=65535), 0)
+    juxiang: int = _key(_Int(min=0, max=65535), 0)
+    caih: int = _key(_Int(min=0, max=65535), 0)
+    chuangrui: int = _key(_Int(min=0, max=65535), 0)
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The vendor HTTP facade (vendor-apis.md §7)."""
+
+    chuangrui_path: str = _key(_Str(pattern=r"/[!-~]*", pattern_text="a path starting with /"), "/sms")
+    ports: VendorPorts = _key(_Table(VendorPorts), factory=VendorPorts)
+    push_timeout_s: float = _key(_Float(min=0.0, min_exclusive=True), 10.0)
+    # Retries after a failed push (seconds after the previous try); then give up and mark it.
+    push_retry_s: tuple[float, ...] = _key(_Numbers(), (60.0, 300.0, 900.0))
+    push_concurrency: int = _key(_Int(min=1), 16)  # pushes in flight per account
+    merge_window_s: float = _key(_Float(), 1.0)  # Chuangrui: same sendid+state merged
+    max_variable_length: int = _key(_Int(min=1), 50)  # CAIH -9
+    sensitive_words: tuple[str, ...] = _key(_List(_Str(min_len=1)), ())  # empty: built-in list
+    sql_patterns: tuple[str, ...] = _key(_List(_Str(min_len=1)), ())  # empty: built-in list
+    zrwinfo_balance_field: str = _key(_Str(min_len=1), "balance")
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = _key(
         _Str(choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), fold_case=True), "INFO"
@@ -565,6 +723,7 @@ class Config:
     carrier: CarrierConfig = _key(_Parsed("carrier"), factory=_default_carrier)
     smpp: SmppConfig = _key(_Table(SmppConfig), factory=SmppConfig)
     cmpp: CmppConfig = _key(_Table(CmppConfig), factory=CmppConfig)
+    http: HttpConfig = _key(_Table(HttpConfig), factory=HttpConfig)
     logging: LoggingConfig = _key(_Table(LoggingConfig), factory=LoggingConfig)
 
     def account(self, name: str) -> AccountConfig | None:
@@ -666,6 +825,26 @@ def _check_whole(config: Config) -> None:
         ("cmpp.sp_id", lambda a: a.cmpp.sp_id if a.cmpp else None, "cmpp sp_id"),
         ("sgip.login_name", lambda a: a.sgip.login_name if a.sgip else None, "sgip login_name"),
         ("smgp.client_id", lambda a: a.smgp.client_id if a.smgp else None, "smgp client_id"),
+        (
+            "http.zrwinfo.accesskey",
+            lambda a: a.http.zrwinfo.accesskey if a.http and a.http.zrwinfo else None,
+            "zrwinfo accesskey",
+        ),
+        (
+            "http.juxiang.name",
+            lambda a: a.http.juxiang.name if a.http and a.http.juxiang else None,
+            "juxiang name",
+        ),
+        (
+            "http.caih.account",
+            lambda a: a.http.caih.account if a.http and a.http.caih else None,
+            "caih account",
+        ),
+        (
+            "http.chuangrui.name",
+            lambda a: a.http.chuangrui.name if a.http and a.http.chuangrui else None,
+            "chuangrui name",
+        ),
     ]
     for subkey, get, label in unique:
         owners: dict[str, int] = {}

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, bindparam, delete, func, select, update
 from smsc.accounts import Account, AccountStore
 from smsc.binds import Bind, BindRegistry
 from smsc.blacklist import Blacklist
+from smsc.catalogue import Catalogue
 from smsc.model import (
     Accepted,
     OutboxItem,
@@ -33,14 +34,18 @@ from smsc.outbox import Outbox, insert_op
 from smsc.receipts import PendingReceipt, ReceiptScheduler
 from smsc.routing import ServiceCodeRouter
 from smsc.rules import BlacklistPolicy, Carrier, CarrierConfig, MessageFacts
+from smsc.sends import SendService
 from smsc.throttle import TokenBucket
 from storage.schema import accounts as accounts_table
+from storage.schema import batches as batches_table
 from storage.schema import blacklist as blacklist_table
 from storage.schema import events as events_table
 from storage.schema import messages as messages_table
 from storage.schema import mo as mo_table
 from storage.schema import outbox as outbox_table
 from storage.schema import receipts as receipts_table
+from storage.schema import signatures as signatures_table
+from storage.schema import templates as templates_table
 from storage.writer import GroupCommitWriter
 
 log = logging.getLogger("smsc.core")
@@ -61,6 +66,9 @@ _ID_TABLES = {
     "outbox": outbox_table,
     "mo": mo_table,
     "events": events_table,
+    "batches": batches_table,
+    "signatures": signatures_table,
+    "templates": templates_table,
 }
 
 
@@ -107,8 +115,12 @@ class Smsc:
         self.receipts = ReceiptScheduler(
             loop, clock, writer.write_then, self.outbox.add, self.next_id
         )
+        self.catalogue = Catalogue(engine, writer.write, self.next_id, clock)
+        self.sends = SendService(self)
         self._ids: dict[str, int] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        # called after accounts changed (HTTP push binds follow callback URLs)
+        self.account_listeners: list[Callable[[], None]] = []
         self.unrouted_mo = 0
         self.submitted = 0
 
@@ -122,6 +134,7 @@ class Smsc:
             for row in conn.execute(select(blacklist_table)).mappings():
                 self.blacklist.add(row["account"] or None, row["number"])
         self.accounts.load()
+        self.catalogue.load()
         self._rebuild_router()
         return {
             "accounts": len(self.accounts.all()),
@@ -148,12 +161,20 @@ class Smsc:
         changed = await self.loop.run_in_executor(None, self.accounts.changed)
         if changed:
             await self.loop.run_in_executor(None, self.accounts.load)
-            self._rebuild_router()
+            self._accounts_changed()
         return changed
 
     async def accounts_changed(self) -> None:
         """Call after an in-process account change (admin API)."""
+        self._accounts_changed()
+
+    def _accounts_changed(self) -> None:
         self._rebuild_router()
+        for listener in list(self.account_listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - one listener's bug must not stop the others
+                log.exception("event=account_listener_failed")
 
     # -- binds ---------------------------------------------------------------------------------
 
@@ -193,7 +214,8 @@ class Smsc:
                     Rejection.THROTTLED,
                     f"account {account.name} over its throughput of {account.throughput:g} msg/s",
                 )
-        if account.balance is not None and account.balance <= 0:
+        units = sub.units
+        if account.balance is not None and account.balance < units:
             raise SubmitRejected(Rejection.NO_BALANCE, f"account {account.name} has no balance")
         blacklisted = self.blacklist.contains(account.name, sub.destination)
         if blacklisted and self.carrier.config.blacklisted is BlacklistPolicy.REJECT:
@@ -283,8 +305,8 @@ class Smsc:
             ),
         ]
         if account.balance is not None:
-            account.balance -= 1
-            ops.append((_DEBIT, {"acc": account.name, "n": 1}))
+            account.balance -= units
+            ops.append((_DEBIT, {"acc": account.name, "n": units}))
         pending = (
             PendingReceipt(
                 pk=pk,
@@ -302,6 +324,7 @@ class Smsc:
                 enroute_at=enroute_at,
                 receipt=int(receipt),
                 group_key=group_key if group and group[2] == 1 else None,
+                extra=sub.extra if sub.protocol == "http" else None,
             )
             if needs_receipt
             else None
@@ -325,7 +348,7 @@ class Smsc:
                     err,
                 )
                 if account.balance is not None:
-                    account.balance += 1
+                    account.balance += units
             on_stored(err)
 
         self.writer.write_then(ops, stored)

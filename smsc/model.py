@@ -58,6 +58,7 @@ class Submit:
     message_id: str | None = None  # reuse an id (submit_multi: one id for every destination)
     id_format: Callable[[int], str] | None = None  # protocol-specific ids (CMPP's 64-bit Msg_Id)
     extra: dict[str, Any] | None = None  # protocol fields worth keeping (service_id, TLVs, ...)
+    units: int = 1  # billing units: 1 per part on binary protocols; 70/67 rule for HTTP texts
 
 
 @dataclass(slots=True, frozen=True)

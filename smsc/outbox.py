@@ -31,6 +31,21 @@ _MARK_DONE = (
     .where(outbox_table.c.id == bindparam("oid"))
     .values(done_at=bindparam("done"), attempts=bindparam("att"))
 )
+_GIVE_UP = (
+    update(outbox_table)
+    .where(outbox_table.c.id == bindparam("oid"))
+    .values(
+        done_at=bindparam("done"),
+        gave_up_at=bindparam("done"),
+        attempts=bindparam("att"),
+        last_error=bindparam("err"),
+    )
+)
+_NOTE_FAILURE = (
+    update(outbox_table)
+    .where(outbox_table.c.id == bindparam("oid"))
+    .values(attempts=bindparam("att"), last_error=bindparam("err"))
+)
 _INSERT = outbox_table.insert()
 # One encoder for every row: json.dumps with non-default arguments builds a new one per call.
 _to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -77,6 +92,7 @@ class Outbox:
         self._acks: list[OutboxItem] = []
         self.delivered = 0
         self.retried = 0
+        self.gave_up = 0
 
     # -- state --------------------------------------------------------------------------------
 
@@ -144,7 +160,7 @@ class Outbox:
         pick = self._binds.pick_receiver
         for protocol, q in queues.items():
             while q:
-                bind = pick(account, protocol)
+                bind = pick(account, protocol, q[0].kind)
                 if bind is None:
                     break
                 item = q.popleft()
@@ -181,11 +197,22 @@ class Outbox:
         for account in {i.account for i in acks}:
             self.pump(account)
 
-    def failed(self, item_id: int, reason: str) -> None:
-        """Negative or missing acknowledgement: try again later (exponential backoff)."""
+    def failed(
+        self, item_id: int, reason: str, *, delay: float | None = None, record: bool = False
+    ) -> None:
+        """Negative or missing acknowledgement: try again later.
+
+        ``delay`` overrides the exponential backoff (HTTP pushes follow the vendors' retry
+        schedule); ``record`` stores the attempt count and reason on the row (admin API).
+        """
         item = self._inflight.pop(item_id, None)
         if item is None:
             return
+        if record:
+            self._write_then(
+                [(_NOTE_FAILURE, {"oid": item.id, "att": item.attempts + 1, "err": reason[:500]})],
+                _log_failure,
+            )
         log.info(
             "event=outbox_retry item=%d account=%s kind=%s attempts=%d reason=%s",
             item.id,
@@ -194,14 +221,45 @@ class Outbox:
             item.attempts + 1,
             reason,
         )
-        self._retry_later(item)
+        self._retry_later(item, delay)
         self.pump(item.account)
 
-    def _retry_later(self, item: OutboxItem) -> None:
+    def give_up(self, item_id: int, reason: str) -> None:
+        """The last retry failed: mark the row given up (and done); it is never sent again."""
+        item = self._inflight.pop(item_id, None)
+        if item is None:
+            return
+        self.gave_up += 1
+        log.warning(
+            "event=outbox_gave_up item=%d account=%s kind=%s attempts=%d reason=%s",
+            item.id,
+            item.account,
+            item.kind,
+            item.attempts + 1,
+            reason,
+        )
+        self._write_then(
+            [
+                (
+                    _GIVE_UP,
+                    {
+                        "oid": item.id,
+                        "done": self._clock(),
+                        "att": item.attempts + 1,
+                        "err": reason[:500],
+                    },
+                )
+            ],
+            _log_failure,
+        )
+        self.pump(item.account)
+
+    def _retry_later(self, item: OutboxItem, delay: float | None = None) -> None:
         item.attempts += 1
         item.bind_id = None
         self.retried += 1
-        delay = min(self._retry_initial * (2 ** (item.attempts - 1)), self._retry_max)
+        if delay is None:
+            delay = min(self._retry_initial * (2 ** (item.attempts - 1)), self._retry_max)
         self._retrying[item.id] = self._loop.call_later(delay, self._requeue, item)
 
     def _requeue(self, item: OutboxItem) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class PendingReceipt:
     enroute_at: float | None
     receipt: int  # ReceiptRequest
     group_key: tuple[Any, ...] | None = None  # per-message receipts for long messages
+    extra: dict[str, Any] | None = None  # HTTP sends: vendor, batch id, uid for the push
 
 
 class ReceiptScheduler:
@@ -127,6 +129,7 @@ class ReceiptScheduler:
                     deliver_at=r["deliver_at"],
                     enroute_at=r["enroute_at"],
                     receipt=r["registered_delivery"],
+                    extra=json.loads(r["extra"]) if r["protocol"] == "http" and r["extra"] else None,
                 ),
                 intermediate=r["enroute_at"] is not None and r["state"] == "ACCEPTD",
             )
@@ -234,6 +237,8 @@ class ReceiptScheduler:
                 "receipt_id": rid,
             },
         )
+        if p.extra is not None:
+            item.payload["extra"] = p.extra
         ops.append(insert_op(item, now))
         items.append(item)
 

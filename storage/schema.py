@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -46,6 +47,9 @@ accounts = Table(
     Column("balance", BigInteger),  # billed segments left; NULL = unlimited
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # JSON: vendor HTTP API credentials. Secrets sent in the clear are PBKDF2 hashes; the
+    # CAIH token and Chuangrui AccessSecret are kept as given (they key MD5 signatures).
+    Column("http_secrets", Text),
 )
 
 messages = Table(
@@ -106,6 +110,7 @@ mo = Table(
     Column("coding", String(8), nullable=False),
     Column("received_at", Float, nullable=False),
     Column("parts", Integer, nullable=False, default=1),
+    Column("read_at", Float),  # pulled by a vendor API (Juxiang readsms.asp)
 )
 Index("ix_mo_account", mo.c.account)
 
@@ -120,6 +125,8 @@ outbox = Table(
     Column("created_at", Float, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("done_at", Float),  # set once the peer acknowledged it; never resent after that
+    Column("gave_up_at", Float),  # HTTP pushes: the last retry failed too (done_at is set as well)
+    Column("last_error", Text),
 )
 Index("ix_outbox_pending", outbox.c.done_at, outbox.c.id)
 
@@ -144,3 +151,57 @@ blacklist = Table(
     Column("created_at", Float, nullable=False),
 )
 
+
+signatures = Table(
+    "signatures",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("account", String(32), nullable=False),
+    Column("text", String(64), nullable=False),  # without 【】
+    Column("status", String(16), nullable=False),  # pending | approved | rejected | cancelled
+    Column("reason", Text, nullable=False, default=""),
+    Column("source", String(64), nullable=False, default=""),  # company, app, trademark ...
+    Column("scenario", String(16), nullable=False, default="general"),  # verification | general
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("account", "text", name="uq_signatures_account_text"),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("account", String(32), nullable=False),
+    Column("template_id", String(32), nullable=False),  # the id API users send (templateId)
+    Column("text", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # verification | notification | marketing | general
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("account", "template_id", name="uq_templates_account_tid"),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", String(64), nullable=False),  # smUuid / msgid / sendid shown to the caller
+    Column("account", String(32), nullable=False),
+    Column("vendor", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("schedule_at", Float),
+    Column("sign", String(64), nullable=False, default=""),
+    Column("text", Text, nullable=False),
+    Column("template_id", String(32)),
+    Column("requested", Integer, nullable=False),  # numbers in the request
+    Column("accepted", Integer, nullable=False),
+    Column("invalid", Integer, nullable=False),
+    Column("blacklisted", Integer, nullable=False),
+    Column("units", Integer, nullable=False),  # billed
+    Column("uid", String(64)),  # caller's pass-through id (CAIH uid)
+    Column("client_batch", String(64)),  # caller's batch label (CAIH batchid)
+    Column("extra", Text),
+)
+Index("ix_batches_batch_id", batches.c.batch_id)
+Index("ix_batches_account", batches.c.account, batches.c.created_at)
