@@ -189,7 +189,9 @@ def _settings_from_spec(spec: Mapping[str, Any], base: Mapping[str, Any]) -> dic
     if out.get("callbacks") is None:
         out["callbacks"] = {}
     if spec.get("http") is not None:  # public part only; secrets go to their own column
-        secret = {v: set(_HTTP_HASHED.get(v, ())) | set(_HTTP_PLAIN.get(v, ())) for v in HTTP_VENDORS}
+        secret = {
+            v: set(_HTTP_HASHED.get(v, ())) | set(_HTTP_PLAIN.get(v, ())) for v in HTTP_VENDORS
+        }
         out["http"] = {
             vendor: {k: v for k, v in creds.items() if k not in secret[vendor]}
             for vendor, creds in spec["http"].items()
@@ -229,7 +231,15 @@ def _http_secrets(http: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, 
 def validate_spec(spec: Mapping[str, Any], path: str = "account") -> None:
     """Check a runtime account change (admin API / CLI) with the config's rules of thumb."""
     known = set(SETTING_DEFAULTS) | {
-        "name", "enabled", "balance", "smpp", "cmpp", "sgip", "smgp", "signatures", "templates"
+        "name",
+        "enabled",
+        "balance",
+        "smpp",
+        "cmpp",
+        "sgip",
+        "smgp",
+        "signatures",
+        "templates",
     }
     for key in spec:
         if key not in known:

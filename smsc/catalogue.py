@@ -291,9 +291,7 @@ class Catalogue:
         if kind not in KINDS:
             raise CatalogueError(f"kind must be one of {', '.join(KINDS)}")
         if check:
-            problem = textrules.template_problem(
-                text, detect_syntax(text) or Syntax.NUMBERED, kind
-            )
+            problem = textrules.template_problem(text, detect_syntax(text) or Syntax.NUMBERED, kind)
             if problem is not None:
                 raise CatalogueError(problem)
         pk = self._next_id("templates")

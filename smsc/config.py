@@ -543,9 +543,7 @@ class HttpCredentials:
     zrwinfo: ZrwinfoCredentials | None = _key(_Table(ZrwinfoCredentials, optional=True), None)
     juxiang: JuxiangCredentials | None = _key(_Table(JuxiangCredentials, optional=True), None)
     caih: CaihCredentials | None = _key(_Table(CaihCredentials, optional=True), None)
-    chuangrui: ChuangruiCredentials | None = _key(
-        _Table(ChuangruiCredentials, optional=True), None
-    )
+    chuangrui: ChuangruiCredentials | None = _key(_Table(ChuangruiCredentials, optional=True), None)
 
 
 def _check_push_url(text: str) -> str | None:
@@ -686,7 +684,9 @@ class VendorPorts:
 class HttpConfig:
     """The vendor HTTP facade (vendor-apis.md §7)."""
 
-    chuangrui_path: str = _key(_Str(pattern=r"/[!-~]*", pattern_text="a path starting with /"), "/sms")
+    chuangrui_path: str = _key(
+        _Str(pattern=r"/[!-~]*", pattern_text="a path starting with /"), "/sms"
+    )
     ports: VendorPorts = _key(_Table(VendorPorts), factory=VendorPorts)
     push_timeout_s: float = _key(_Float(min=0.0, min_exclusive=True), 10.0)
     # Retries after a failed push (seconds after the previous try); then give up and mark it.

@@ -129,7 +129,9 @@ class ReceiptScheduler:
                     deliver_at=r["deliver_at"],
                     enroute_at=r["enroute_at"],
                     receipt=r["registered_delivery"],
-                    extra=json.loads(r["extra"]) if r["protocol"] == "http" and r["extra"] else None,
+                    extra=json.loads(r["extra"])
+                    if r["protocol"] == "http" and r["extra"]
+                    else None,
                 ),
                 intermediate=r["enroute_at"] is not None and r["state"] == "ACCEPTD",
             )

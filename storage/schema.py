@@ -64,7 +64,9 @@ messages = Table(
     Column("destination", String(32), nullable=False),
     Column("data_coding", Integer, nullable=False, default=0),
     Column("esm_class", Integer, nullable=False, default=0),
-    Column("body", LargeBinary, nullable=False),  # this part's user data as submitted (UDH included)
+    Column(
+        "body", LargeBinary, nullable=False
+    ),  # this part's user data as submitted (UDH included)
     Column("text", Text),  # decoded text of this part, for search and the carrier's content rules
     Column("group_ref", Integer),  # concatenation: reference, total, sequence
     Column("group_total", Integer),

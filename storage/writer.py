@@ -93,7 +93,9 @@ class GroupCommitWriter:
         self._enqueue(_Job(ops, fut))
         return fut
 
-    def write_then(self, ops: Sequence[Op], callback: Callable[[BaseException | None], None]) -> None:
+    def write_then(
+        self, ops: Sequence[Op], callback: Callable[[BaseException | None], None]
+    ) -> None:
         """Like ``write`` but calls ``callback(error_or_None)`` on the loop: cheaper than a future."""
         self._enqueue(_Job(ops, None, callback))
 
