@@ -73,6 +73,7 @@ class SendRequest:
     blacklisted: str = "reject"  # "reject": left out and counted; "receipt": sent, DTBLACK report
     report: bool | None = None  # ask the carrier for a receipt; default: account has report_url
     extra: dict[str, Any] = field(default_factory=dict)  # stored on every message (push needs)
+    allow_phs: bool = False  # PHS (小灵通) numbers count as valid (Juxiang, vendor-apis §2.10)
 
 
 @dataclass(slots=True)
@@ -112,7 +113,7 @@ class SendService:
             raise SendRefused(Refusal.DISABLED, f"account {account.name} is disabled")
         texts: dict[str, str] = {}
         given = [n for n, _ in req.recipients]
-        rec = mobiles.classify(given)
+        rec = mobiles.classify(given, allow_phs=req.allow_phs)
         for number, text in req.recipients:
             norm = mobiles.normalize(number)
             if norm in rec.valid and norm not in texts:
