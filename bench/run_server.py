@@ -84,9 +84,10 @@ class BenchServer:
         switch_interval: float | None = None,
         gc_threshold: tuple[int, ...] | None = None,
         gc_freeze: bool = False,
+        extra: str = "",
     ) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="smsc-bench-"))
-        self.config_text = CONFIG.format(
+        self.config_text = extra + CONFIG.format(
             db=self.workdir / "smsc.db",
             synchronous=synchronous,
             commit_max_wait_ms=commit_max_wait_ms,
