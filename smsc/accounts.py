@@ -262,6 +262,37 @@ def validate_spec(spec: Mapping[str, Any], path: str = "account") -> None:
         from smsc.rules import parse_rules
 
         parse_rules(spec["rules"], f"{path}.rules")
+    _check_like_config(spec, path)
+    http = spec.get("http")
+    if http is not None and (
+        not isinstance(http, dict)
+        or any(v not in HTTP_VENDORS or not isinstance(c, dict | None) for v, c in http.items())
+    ):
+        raise ConfigError(f"{path}.http", f"expected a table of {', '.join(HTTP_VENDORS)} tables")
+
+
+# Keys whose type and range the configuration declares: a change at run time (admin API, CLI)
+# obeys the same rules as the file, so an operator cannot store what a restart would refuse.
+_CONFIG_CHECKED = (
+    "enabled",
+    "balance",
+    "ip_whitelist",
+    "review",
+    "verify_hourly_cap",
+    "balance_alert",
+    "callbacks",
+)
+
+
+def _check_like_config(spec: Mapping[str, Any], path: str) -> None:
+    import dataclasses
+
+    from smsc.config import AccountConfig
+
+    fields = {f.name: f for f in dataclasses.fields(AccountConfig)}
+    for key in _CONFIG_CHECKED:
+        if key in spec:
+            fields[key].metadata["spec"].check(spec[key], f"{path}.{key}", None)
 
 
 class AccountStore:
