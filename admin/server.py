@@ -184,7 +184,8 @@ class Server:
                 continue
             else:
                 host, port = listener.host, listener.port
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            runner_cls = web.AppRunner if name == "admin" else _vendor_runner()
+            runner = runner_cls(app, access_log=None, handle_signals=False)
             await runner.setup()
             site = web.TCPSite(runner, host, port, reuse_address=True)
             await site.start()
@@ -236,6 +237,13 @@ class Server:
                 await self.loop.run_in_executor(None, self.checkpointer.stop)
             self.writer._engine.dispose()
         log.info("event=stopped seconds=%.2f", time.monotonic() - started)
+
+
+def _vendor_runner() -> Any:
+    """Vendor listeners accept raw non-ASCII URLs like the vendors' legacy clients send."""
+    from protocols.http.lenient import LenientAppRunner
+
+    return LenientAppRunner
 
 
 GC_THRESHOLDS = (50_000, 20, 50)

@@ -50,7 +50,12 @@ def decode_form(raw: bytes | str) -> dict[str, str]:
     charset. The first occurrence of a repeated name wins.
     """
     if isinstance(raw, str):
-        raw = raw.encode("utf-8")
+        # A query string: ASCII from the C parser, or raw bytes as latin-1 characters from the
+        # lenient parser (protocols/http/lenient.py). Either way latin-1 restores the bytes.
+        try:
+            raw = raw.encode("latin-1")
+        except UnicodeEncodeError:
+            raw = raw.encode("utf-8", "surrogateescape")
     out: dict[str, str] = {}
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
         k = decode_text(key.encode("latin-1"))

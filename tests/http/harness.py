@@ -24,6 +24,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from protocols.http.app import PUSHES, make_app
+from protocols.http.lenient import LenientAppRunner
 from smsc.config import Config, parse_config
 from smsc.core import Smsc
 from storage import db
@@ -43,6 +44,13 @@ default = { outcome = "DELIVRD", delay_ms = 100 }
 def run(coro: Callable[[], Awaitable[Any]]) -> Any:
     """Run an async test body on a fresh loop."""
     return asyncio.run(coro())  # type: ignore[arg-type]
+
+
+class LenientTestServer(TestServer):
+    """The test server with the vendor listener's parser (raw non-ASCII URLs accepted)."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
+        return LenientAppRunner(self.app, **kwargs)
 
 
 @dataclass
@@ -90,7 +98,7 @@ async def vendor_env(
         for acc in config.accounts:
             smsc.catalogue.seed(acc.name, acc.signatures, acc.templates)
         app = make_app(smsc, config, clock=clock)
-        client = TestClient(TestServer(app, host="127.0.0.1"))
+        client = TestClient(LenientTestServer(app, host="127.0.0.1"))
         await client.start_server()
         try:
             yield VendorEnv(client, smsc, config, app)
