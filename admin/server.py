@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,9 @@ class Server:
             retry_max_s=cfg.smpp.retry_max_s,
         )
         for spec in account_specs(cfg):
-            acc, created = await self.loop.run_in_executor(None, smsc.accounts.upsert, spec)
+            acc, created = await self.loop.run_in_executor(
+                None, partial(smsc.accounts.upsert, spec, from_config=True)
+            )
             log.info(
                 "event=account_%s account=%s source=config",
                 "created" if created else "updated",

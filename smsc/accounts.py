@@ -97,6 +97,7 @@ class Account:
     smgp_client_id: str | None = None
     smgp_secret: str | None = field(default=None, repr=False)
     review: str = "manual"
+    balance_epoch: int = 0  # bumped by every explicit balance set (see AccountStore.upsert)
     verify_hourly_cap: int = 0
     balance_alert: int | None = None
     callbacks: dict[str, str] = field(default_factory=dict)
@@ -352,8 +353,13 @@ class AccountStore:
         by_name = {a.name: a for a in items}
         for old in self._by_name.values():  # keep verified-password caches across reloads
             new = by_name.get(old.name)
-            if new is not None and new.smpp_password_hash == old.smpp_password_hash:
+            if new is None:
+                continue
+            if new.smpp_password_hash == old.smpp_password_hash:
                 new._verified = old._verified
+            if new.balance_epoch == old.balance_epoch:
+                # debits not yet committed exist only in memory: keep the in-memory balance
+                new.balance = old.balance
         self._by_name = by_name
         self._by_smpp = {a.smpp_system_id: a for a in by_name.values() if a.smpp_system_id}
         self._by_cmpp = {a.cmpp_sp_id: a for a in by_name.values() if a.cmpp_sp_id}
@@ -366,10 +372,12 @@ class AccountStore:
             if settings.get(HTTP_LOGIN[vendor])
         }
 
-    def upsert(self, spec: Mapping[str, Any]) -> tuple[Account, bool]:
+    def upsert(self, spec: Mapping[str, Any], *, from_config: bool = False) -> tuple[Account, bool]:
         """Create or update an account from a plain spec (config contract keys).
 
         Keys absent from ``spec`` keep their stored value; returns (account, created).
+        ``from_config``: the configuration file's balance applies when the account is created
+        or when the file's value changed, so a restart does not refill a spent balance.
         """
         name = spec["name"]
         validate_spec(spec, f"accounts.{name}")
@@ -387,8 +395,17 @@ class AccountStore:
             }
             if "enabled" in spec:
                 values["enabled"] = bool(spec["enabled"])
-            if "balance" in spec:
+            settings = json.loads(values["settings"])
+            if "balance" in spec and (
+                not from_config or row is None or base.get("config_balance") != spec["balance"]
+            ):
+                # Memory is the authority for balances (debits land there first); an explicit
+                # set bumps the epoch so every process adopts the stored value on reload.
                 values["balance"] = spec["balance"]
+                settings["balance_epoch"] = int(base.get("balance_epoch", 0)) + 1
+            if from_config and "balance" in spec:
+                settings["config_balance"] = spec["balance"]
+            values["settings"] = json.dumps(settings)
             if spec.get("http") is not None:
                 old = json.loads(row["http_secrets"] or "{}") if row else {}
                 values["http_secrets"] = json.dumps(_http_secrets(spec["http"], old))
@@ -503,6 +520,7 @@ def _account_from_row(row: Mapping[str, Any]) -> Account:
         smgp_client_id=row["smgp_client_id"],
         smgp_secret=row["smgp_secret"],
         review=settings["review"],
+        balance_epoch=int(settings.get("balance_epoch", 0)),
         verify_hourly_cap=int(settings["verify_hourly_cap"] or 0),
         balance_alert=settings["balance_alert"],
         callbacks=dict(settings["callbacks"] or {}),

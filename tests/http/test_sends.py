@@ -216,3 +216,23 @@ def test_push_retried_on_schedule_then_given_up_and_marked() -> None:
             await rx.stop()
 
     run(main)
+
+
+def test_reloading_accounts_keeps_debits_not_yet_committed() -> None:
+    async def main() -> None:
+        async with vendor_env(account(100)) as env:
+            acc = env.account()
+            sending = asyncio.ensure_future(
+                env.smsc.sends.send(acc, SendRequest("zrwinfo", [("13800138000", text_of(71))]))
+            )
+            await asyncio.sleep(0)  # the debit happened in memory; the commit may not have
+            env.smsc.accounts.load()  # e.g. an admin change to another field of the account
+            assert env.account().balance == 98
+            await sending
+            env.smsc.accounts.load()
+            assert env.account().balance == 98
+            # an explicit set is adopted on reload
+            env.smsc.accounts.upsert({"name": "acme", "balance": 500})
+            assert env.account().balance == 500
+
+    run(main)
