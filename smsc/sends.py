@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -36,6 +36,20 @@ log = logging.getLogger("smsc.sends")
 
 _INSERT_BATCH = batches_table.insert()
 BEIJING = 8 * 3600.0
+
+
+_random = random.Random()  # seeded from os.urandom once
+
+
+def new_uuid() -> str:
+    """A random (version 4) UUID string without a getrandom() system call per id.
+
+    Ids only need to be unique, not secret; uuid.uuid4() reads os.urandom every time, which
+    showed up at ~5 % of the vendor API's request cost.
+    """
+    n = (_random.getrandbits(128) & ~(0xF << 76) & ~(0x3 << 62)) | (4 << 76) | (0x2 << 62)
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Refusal(StrEnum):
@@ -149,7 +163,7 @@ class SendService:
         # one step on the loop, so concurrent requests can never overdraw it.
         if req.kind == "verification" and account.verify_hourly_cap > 0:
             self._hourly[key] = self._hourly.get(key, 0) + len(targets)
-        batch_id = req.batch_id or str(uuid.uuid4())
+        batch_id = req.batch_id or new_uuid()
         schedule_at = req.schedule_at if req.schedule_at and req.schedule_at > now else None
         report = req.report if req.report is not None else bool(account.callbacks.get("report_url"))
         source = self.source_for(account, req.extension)
@@ -162,7 +176,7 @@ class SendService:
             extra_base["uid"] = req.uid
         for n, u in zip(targets, units, strict=True):
             text = texts[n]
-            mid = str(uuid.uuid4()) if req.per_message_ids else batch_id
+            mid = new_uuid() if req.per_message_ids else batch_id
             fut: asyncio.Future[None] = loop.create_future()
             sub = Submit(
                 protocol="http",

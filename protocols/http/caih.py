@@ -26,7 +26,6 @@ import hmac
 import json
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +37,7 @@ from smsc import mobiles, textrules
 from smsc.accounts import Account
 from smsc.catalogue import Template
 from smsc.model import OutboxItem
-from smsc.sends import Refusal, SendRefused, SendRequest
+from smsc.sends import Refusal, SendRefused, SendRequest, new_uuid
 from smsc.textrules import Syntax
 
 log = logging.getLogger("smsc.http.caih")
@@ -112,9 +111,13 @@ def md5_password(token: str, timestamp: str) -> str:
     return hashlib.md5((token + timestamp).encode("utf-8")).hexdigest()
 
 
+# Default separators give the seed's `{"code": "0", "msg": ...}` spacing. One encoder: json.dumps
+# with non-default arguments builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _reply(fields: dict[str, str], status: int = 200) -> web.Response:
-    # Default separators give the seed's `{"code": "0", "msg": ...}` spacing.
-    body = json.dumps(fields, ensure_ascii=False).encode("utf-8")
+    body = _encode(fields).encode("utf-8")
     return web.Response(status=status, body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
@@ -123,11 +126,16 @@ def _failure(code: str, uid: str, account: Account | None) -> web.Response:
     if code == "-5" and account is not None:
         if account.http.get(VENDOR, {}).get("auth_failure_code") == "-2":
             code, msg = "-2", AUTH_FAILED_COMPAT
-    return _reply({"code": code, "msg": msg, "msgid": str(uuid.uuid4()), "uid": uid})
+    return _reply({"code": code, "msg": msg, "msgid": new_uuid(), "uid": uid})
 
 
 def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
+    """Lone surrogates (JSON "\\ud800") cannot be stored or echoed as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _parse(raw: bytes, target: str) -> Parsed:
@@ -347,7 +355,7 @@ async def _sendsms(ctx: HttpContext, request: web.Request, parsed: Parsed) -> di
     if rec.invalid or not rec.valid:
         raise Refused("-7", "phone", account)
     text = body["content"].strip()
-    batch_id = str(uuid.uuid4())
+    batch_id = new_uuid()
     accepted = await _send(ctx, account, opts, content, tpl, [(n, text) for n in numbers], batch_id)
     log.info(
         "event=caih_sendsms account=%s msgid=%s accepted=%d",
@@ -400,7 +408,7 @@ async def _varsms(ctx: HttpContext, request: web.Request, parsed: Parsed) -> dic
     texts = [
         (p, content.full(textrules.fill(content.body, Syntax.DOLLAR, v))) for p, v in recipients
     ]
-    batch_id = str(uuid.uuid4())
+    batch_id = new_uuid()
     accepted = await _send(ctx, account, opts, content, tpl, texts, batch_id)
     success = len(accepted)
     log.info(
@@ -441,7 +449,7 @@ def _handler(target: str, operation: Any) -> Any:
             return _failure(exc.code, uid, exc.account)
         except SendRefused as exc:  # storage: the only refusal left unmapped
             log.error("event=caih_store_failed path=%s error=%s", request.path, exc.message)
-            fields = {"code": "-1", "msg": STORAGE_MSG, "msgid": str(uuid.uuid4()), "uid": uid}
+            fields = {"code": "-1", "msg": STORAGE_MSG, "msgid": new_uuid(), "uid": uid}
             return _reply(fields, status=503)
 
     return handle
