@@ -129,3 +129,55 @@ def test_reports_due_while_the_customer_is_down_survive_sigkill(make_server) -> 
         server.stop()
     finally:
         sink.stop()
+
+
+def test_mo_reaches_the_http_url_only_while_the_account_has_no_smpp_bind(make_server) -> None:
+    from tests.e2e.smpp_client import Collector
+
+    port = free_port()
+    sink = Sink(port)
+    server = make_server(
+        f"""
+[[accounts]]
+name = "both"
+service_codes = ["1069666"]
+smpp = {{ system_id = "both", password = "pw" }}
+http = {{ zrwinfo = {{ accesskey = "akb", secret = "skb" }} }}
+callbacks = {{ mo_url = "http://127.0.0.1:{port}/mo" }}
+"""
+    )
+    try:
+
+        def mo(text: str) -> None:
+            status, body = server.admin(
+                "/api/mo", {"from": "13800138000", "to": "1069666777", "text": text}
+            )
+            assert status == 201 and body["account"] == "both", body
+
+        def http_texts() -> list[str]:
+            return [json.loads(b)[0]["content"] for p, b in sink.got if p == "/mo"]
+
+        def wait(predicate: Any) -> None:
+            deadline = time.monotonic() + 10
+            while not predicate() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert predicate()
+
+        mo("first")  # no bind: by HTTP, in the account's dialect (zrwinfo: JSON array)
+        wait(lambda: http_texts() == ["first"])
+        assert json.loads(sink.got[0][1])[0]["extno"] == "777"
+
+        rx = Collector(server.ports["smpp"]).connect("receiver", "both", "pw")
+        try:
+            mo("second")  # a bound receiver takes it; HTTP does not
+            rx.read_until(lambda: len(rx.delivers) == 1)
+            assert bytes(rx.delivers[0].short_message) == b"second"
+            time.sleep(0.5)
+            assert http_texts() == ["first"]
+        finally:
+            rx.close()
+        time.sleep(0.3)  # the unbind reached the server
+        mo("third")
+        wait(lambda: http_texts() == ["first", "third"])
+    finally:
+        sink.stop()

@@ -236,3 +236,46 @@ def test_reloading_accounts_keeps_debits_not_yet_committed() -> None:
             assert env.account().balance == 500
 
     run(main)
+
+
+def test_fifty_concurrent_caih_requests_never_overdraw() -> None:
+    """The acceptance check over the wire: 50 clients at once, balance for 20 of them."""
+    import hashlib
+    from datetime import datetime, timedelta, timezone
+
+    config = """
+[[accounts]]
+name = "acme"
+balance = 20
+signatures = [{ text = "中国东信", status = "approved" }]
+templates = [{ id = "1", text = "您的验证码为:{$var}", kind = "verification" }]
+http = { caih = { account = "acc1", app_id = "app1", token = "tok1" } }
+"""
+
+    async def main() -> None:
+        async with vendor_env(config) as env:
+            ts = datetime.now(timezone(timedelta(hours=8))).strftime("%Y%m%d%H%M%S")
+
+            async def one(i: int) -> str:
+                body = {
+                    "account": "acc1",
+                    "password": hashlib.md5(f"tok1{ts}".encode()).hexdigest(),
+                    "appId": "app1",
+                    "timestamp": ts,
+                    "phone": f"1380013{i:04d}",
+                    "content": "【中国东信】您的验证码为:1234",
+                }
+                resp = await env.client.post("/sendsms", json=body)
+                return (await resp.json())["code"]
+
+            codes = await asyncio.gather(*(one(i) for i in range(50)))
+            assert codes.count("0") == 20 and codes.count("-3") == 30, codes
+            assert env.account().balance == 0
+            assert len(await env.messages()) == 20
+            with env.smsc.engine.connect() as conn:
+                stored = conn.execute(
+                    select(accounts_table.c.balance).where(accounts_table.c.name == "acme")
+                ).scalar()
+            assert stored == 0
+
+    run(main)
