@@ -52,6 +52,11 @@ def new_uuid() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def service_code(account: Account) -> str:
+    """The number an account's HTTP sends come from (before any extension)."""
+    return account.service_codes[0] if account.service_codes else "1069"
+
+
 class Refusal(StrEnum):
     NO_RECIPIENTS = "no_recipients"  # nothing valid left to send to
     BLACKLISTED = "blacklisted"  # every recipient is blacklisted
@@ -117,8 +122,7 @@ class SendService:
         return textrules.billing_units(text)
 
     def source_for(self, account: Account, extension: str) -> str:
-        code = account.service_codes[0] if account.service_codes else "1069"
-        return code + extension
+        return service_code(account) + extension
 
     async def send(self, account: Account, req: SendRequest) -> SendResult:
         """Apply the shared rules and store every message; raises :class:`SendRefused`."""

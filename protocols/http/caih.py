@@ -31,7 +31,14 @@ from typing import Any
 
 from aiohttp import web
 
-from protocols.http.common import CONTEXT, HttpContext, beijing, client_ip, parse_beijing
+from protocols.http.common import (
+    CONTEXT,
+    HttpContext,
+    beijing,
+    client_ip,
+    mo_extension,
+    parse_beijing,
+)
 from protocols.http.push import PushRequest
 from smsc import mobiles, textrules
 from smsc.accounts import Account
@@ -507,8 +514,7 @@ def render_mo(ctx: HttpContext, account: Account, items: list[OutboxItem]) -> Pu
     """
     p = items[0].payload
     destination = str(p.get("destination", ""))
-    codes = [c for c in account.service_codes if destination.startswith(c)]
-    extend = destination[len(max(codes, key=len)) :] if codes else destination
+    extend = mo_extension(account, destination)
     received = p.get("received_at") or ctx.clock()
     fields = _auth_fields(ctx, account)
     fields.update(

@@ -43,6 +43,7 @@ from protocols.http.common import (
     beijing,
     client_ip,
     form_params,
+    mo_extension,
     parse_beijing,
 )
 from protocols.http.push import PushRequest
@@ -316,14 +317,6 @@ def mo_content(text: str) -> str:
     if text.startswith("@@#"):
         text = " " + text
     return text
-
-
-def mo_extension(account: Account, destination: str) -> str:
-    """Destination minus the account's longest matching service code: system + custom ext."""
-    for code in sorted(account.service_codes, key=len, reverse=True):
-        if destination.startswith(code):
-            return destination[len(code) :]
-    return ""
 
 
 def render_mo(ctx: HttpContext, account: Account, items: list[OutboxItem]) -> PushRequest:

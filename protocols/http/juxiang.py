@@ -51,7 +51,7 @@ from protocols.http.push import PushRequest
 from smsc import mobiles, textrules
 from smsc.accounts import Account
 from smsc.model import OutboxItem
-from smsc.sends import Refusal, SendRefused, SendRequest
+from smsc.sends import Refusal, SendRefused, SendRequest, service_code
 
 log = logging.getLogger("smsc.http.juxiang")
 
@@ -197,7 +197,7 @@ def _extension(account: Account, sender: str) -> str:
         return ""
     if not _DIGITS.match(sender) or len(sender) >= 9:
         raise Refused(6021, detail=f"sender {sender!r} is not 1-8 digits")
-    code = account.service_codes[0] if account.service_codes else "1069"
+    code = service_code(account)
     if len(code) + len(sender) > MAX_FULL_SOURCE:
         raise Refused(6021, detail=f"full number {code}{sender} is 17 digits or more")
     registered = _settings(account).get("extensions") or ()

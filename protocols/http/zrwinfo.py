@@ -57,7 +57,14 @@ from typing import Any
 
 from aiohttp import web
 
-from protocols.http.common import CONTEXT, HttpContext, beijing, client_ip, form_params
+from protocols.http.common import (
+    CONTEXT,
+    HttpContext,
+    beijing,
+    client_ip,
+    form_params,
+    mo_extension,
+)
 from protocols.http.push import PushRequest
 from smsc import mobiles, textrules
 from smsc.accounts import Account
@@ -324,18 +331,12 @@ def render_report(ctx: HttpContext, account: Account, items: list[OutboxItem]) -
     return PushRequest(url="", json=[_report(item) for item in items])
 
 
-def extension(account: Account, destination: str) -> str:
-    """The destination after the account's longest service code prefixing it ("" if none)."""
-    codes = [c for c in account.service_codes if destination.startswith(c)]
-    return destination[len(max(codes, key=len)) :] if codes else ""
-
-
 def _mo(account: Account, item: OutboxItem) -> dict[str, str]:
     p = item.payload
     return {
         "mobile": str(p.get("source", "")),
         "content": str(p.get("text") or ""),
-        "extno": extension(account, str(p.get("destination", ""))),
+        "extno": mo_extension(account, str(p.get("destination", ""))),
         "moTime": beijing(float(p.get("received_at") or 0.0), TIME_FORMAT),
     }
 

@@ -17,6 +17,7 @@ import pytest
 from yarl import URL
 
 from protocols.http import zrwinfo
+from protocols.http.common import mo_extension
 from protocols.http.zrwinfo import ERRORS
 from smsc.sends import Refusal, SendRefused
 from tests.http.harness import Receiver, run, vendor_env
@@ -443,4 +444,4 @@ def test_extension_uses_longest_service_code(
     class Acc:
         service_codes = codes
 
-    assert zrwinfo.extension(Acc(), destination) == ext  # type: ignore[arg-type]
+    assert mo_extension(Acc(), destination) == ext  # type: ignore[arg-type]
