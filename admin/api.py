@@ -28,6 +28,7 @@ from smsc.errors import ConfigError
 from smsc.rules import carrier_to_dict, parse_rules, rules_to_dict
 from storage.db import check as storage_check
 from storage.schema import accounts as accounts_table
+from storage.schema import events as events_table
 from storage.schema import messages as messages_table
 from storage.schema import mo as mo_table
 from storage.schema import outbox as outbox_table
@@ -685,6 +686,30 @@ async def pushes_list(request: web.Request) -> web.Response:
     return _json(rows)
 
 
+async def events_list(request: web.Request) -> web.Response:
+    """The event log (decisions, cancels, MO, balance changes, low-balance alerts)."""
+    q = request.query
+    smsc = request.app[SMSC]
+    limit = _limit(q)
+    account = q.get("account") or None
+    kind = q.get("kind") or None
+
+    def run() -> list[dict[str, Any]]:
+        c = events_table.c
+        stmt = select(events_table).order_by(c.id.desc()).limit(limit)
+        if account:
+            stmt = stmt.where(c.account == account)
+        if kind:
+            stmt = stmt.where(c.kind == kind)
+        with smsc.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    rows = await asyncio.get_running_loop().run_in_executor(None, run)
+    for r in rows:
+        r["detail"] = _loads(r["detail"])
+    return _json(rows)
+
+
 # -- blacklist ---------------------------------------------------------------------------------------
 
 
@@ -821,6 +846,7 @@ ROUTES = [
     web.post("/api/mo", mo_inject),
     web.get("/api/mo/unrouted", mo_unrouted),
     web.get("/api/pushes", pushes_list),
+    web.get("/api/events", events_list),
     web.get("/api/blacklist", blacklist_list),
     web.post("/api/blacklist", blacklist_add),
     web.delete("/api/blacklist/{number}", blacklist_remove),

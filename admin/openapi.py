@@ -330,6 +330,20 @@ SCHEMAS: dict[str, Any] = {
             "payload": OBJECT,
         }
     ),
+    "Event": _object(
+        {
+            "id": INTEGER,
+            "at": EPOCH,
+            "kind": {
+                **STRING,
+                "description": "decision, cancel, replace, mo, mo_unrouted, balance, "
+                "balance_alert, …",
+            },
+            "account": _nullable(STRING),
+            "message_id": _nullable(STRING),
+            "detail": OBJECT,
+        }
+    ),
     "BlacklistEntry": _object(
         {"account": _nullable({**STRING, "description": "null: every account"}), "number": STRING}
     ),
@@ -716,6 +730,19 @@ PATHS: dict[str, Any] = {
                 ),
                 _query("kind", "receipt or mo", {"type": "string", "enum": ["receipt", "mo"]}),
                 _query("protocol", "only rows of this protocol (http, smpp, cmpp …)"),
+                LIMIT,
+            ],
+        )
+    },
+    "/api/events": {
+        "get": _op(
+            "The event log, newest first: carrier decisions, cancels, MO, balance changes "
+            "and low-balance alerts (余额提醒)",
+            RECORDS,
+            {"200": _resp("events", _array(_ref("Event"))), "400": BAD},
+            params=[
+                ACCOUNT_Q,
+                _query("kind", "only events of this kind (e.g. balance_alert)"),
                 LIMIT,
             ],
         )

@@ -688,3 +688,26 @@ def test_garbage_never_breaks_the_admin_api() -> None:
                         assert "error" in json.loads(await resp.text()), (route.method, path)
 
     run(main)
+
+
+def test_low_balance_alert_once_per_crossing_in_the_event_log() -> None:
+    toml = ACME.replace("balance = 100", "balance = 4\nbalance_alert = 2", 1)
+
+    async def main() -> None:
+        async with admin_env(toml) as (env, admin):
+            acc = env.account()
+            for i in range(4):  # 4 → 3 → 2 → 1 (alert) → 0 (still below: no second alert)
+                await env.smsc.sends.send(
+                    acc, SendRequest("caih", [(f"1380013800{i}", "【中国东信】您的验证码为:1")])
+                )
+            alerts = await call(admin, "GET", "/api/events?kind=balance_alert&account=acme")
+            assert [a["detail"] for a in alerts] == [{"balance": 1, "threshold": 2}]
+            await call(admin, "POST", "/api/accounts/acme/balance", {"add": 10})
+            await env.smsc.sends.send(
+                acc, SendRequest("caih", [("13800138009", "【中国东信】您的验证码为:1")])
+            )
+            # back above the threshold after the top-up: armed again, no new alert yet
+            alerts = await call(admin, "GET", "/api/events?kind=balance_alert")
+            assert len(alerts) == 1
+
+    run(main)
