@@ -687,7 +687,7 @@ async def pushes_list(request: web.Request) -> web.Response:
 
 
 async def events_list(request: web.Request) -> web.Response:
-    """The event log (decisions, cancels, MO, balance changes, low-balance alerts)."""
+    """The event log (cancels, MO, balance changes, low-balance alerts)."""
     q = request.query
     smsc = request.app[SMSC]
     limit = _limit(q)

@@ -336,8 +336,8 @@ SCHEMAS: dict[str, Any] = {
             "at": EPOCH,
             "kind": {
                 **STRING,
-                "description": "decision, cancel, replace, mo, mo_unrouted, balance, "
-                "balance_alert, …",
+                "description": "cancel, replace, mo, mo_unrouted, balance, balance_alert, … "
+                "(a message's carrier decision is in GET /api/messages/{message_id})",
             },
             "account": _nullable(STRING),
             "message_id": _nullable(STRING),
@@ -736,8 +736,8 @@ PATHS: dict[str, Any] = {
     },
     "/api/events": {
         "get": _op(
-            "The event log, newest first: carrier decisions, cancels, MO, balance changes "
-            "and low-balance alerts (余额提醒)",
+            "The event log, newest first: cancels, MO, balance changes and low-balance "
+            "alerts (余额提醒)",
             RECORDS,
             {"200": _resp("events", _array(_ref("Event"))), "400": BAD},
             params=[

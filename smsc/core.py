@@ -83,6 +83,28 @@ def format_message_id(pk: int, fmt: str) -> str:
     return str(pk)
 
 
+def decision_event(row: Any) -> dict[str, Any]:
+    """The carrier's decision for a stored message, told from its row (rule, outcome, times)."""
+    delay_ms = (row["deliver_at"] - max(row["submitted_at"], row["schedule_at"] or 0.0)) * 1000
+    rule, outcome = row["rule"], row["outcome"]
+    if rule == "default":
+        reason = f"no rule matched: default {outcome} after {delay_ms:.0f} ms"
+    elif rule == "blacklist":
+        reason = f"destination {row['destination']} is blacklisted"
+    elif rule == "validity":
+        reason = "validity period ended before delivery"
+    else:
+        reason = f"rule {rule} matched: {outcome} after {delay_ms:.0f} ms"
+    return {
+        "id": None,
+        "at": row["submitted_at"],
+        "kind": "decision",
+        "account": row["account"],
+        "message_id": row["message_id"],
+        "detail": {"rule": rule, "outcome": outcome, "reason": reason},
+    }
+
+
 class Smsc:
     def __init__(
         self,
@@ -288,22 +310,9 @@ class Smsc:
             "done_at": None if needs_receipt else decision.deliver_at,
             "extra": json.dumps(sub.extra) if sub.extra else None,
         }
-        ops: list[Any] = [
-            (_INSERT_MESSAGE, row),
-            (
-                _INSERT_EVENT,
-                {
-                    "id": self.next_id("events"),
-                    "at": now,
-                    "kind": "decision",
-                    "account": account.name,
-                    "message_id": message_id,
-                    "detail": json.dumps(
-                        {"rule": decision.rule, "outcome": outcome, "reason": decision.reason}
-                    ),
-                },
-            ),
-        ]
+        # The decision (rule, outcome, deliver_at) is in the message row itself; the admin view
+        # shows it as the first event (decision_event), so no event row is written per message.
+        ops: list[Any] = [(_INSERT_MESSAGE, row)]
         if account.balance is not None:
             account.balance -= units
             ops.append((_DEBIT, {"acc": account.name, "n": units}))
@@ -601,6 +610,7 @@ class Smsc:
             p["body"] = p["body"].hex() if p["body"] is not None else None
         for e in view["events"]:
             e["detail"] = json.loads(e["detail"] or "{}")
+        view["events"].insert(0, decision_event(view["parts"][0]))
         return view
 
     async def search_messages(
