@@ -19,6 +19,8 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
+
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -95,9 +97,17 @@ def sendsms(http_port: int, phones: str) -> dict[str, Any]:
         return json.loads(resp.read())
 
 
-def test_reports_due_while_the_customer_is_down_survive_sigkill(make_server) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def storage_url(request: pytest.FixtureRequest) -> str | None:
+    """None: the server's SQLite file; else a throwaway PostgreSQL database."""
+    return None if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+
+
+def test_reports_due_while_the_customer_is_down_survive_sigkill(
+    make_server, storage_url: str | None
+) -> None:
     port = free_port()
-    server = make_server(extra(port))
+    server = make_server(extra(port), url=storage_url)
     answer = sendsms(server.ports["http"], "13800138000,13800138001,13800138002")
     assert answer["code"] == "0", answer
     status, _ = server.admin("/api/mo", {"from": "13900000009", "to": "1069555042", "text": "好的"})
