@@ -51,6 +51,25 @@ class SmscCollector(Collector):
         yield CounterMetricFamily(
             "smsc_mo_unrouted", "MO matching no service code", value=s.unrouted_mo
         )
+        yield CounterMetricFamily(
+            "smsc_outbox_gave_up", "Pushes given up after the last retry", value=s.outbox.gave_up
+        )
+        http = CounterMetricFamily(
+            "smsc_http_requests",
+            "Vendor API requests by route and HTTP status",
+            labels=["route", "status"],
+        )
+        for (route, status), n in list(s.sends.http_requests.items()):
+            http.add_metric([route, str(status)], n)
+        yield http
+        sends = CounterMetricFamily(
+            "smsc_vendor_sends",
+            "Vendor API sends by vendor and result (accepted or the refusal reason)",
+            labels=["vendor", "result"],
+        )
+        for (vendor, result), n in list(s.sends.outcomes.items()):
+            sends.add_metric([vendor, result], n)
+        yield sends
         pdus = CounterMetricFamily(
             "smsc_pdus",
             "PDUs by protocol, direction and type",

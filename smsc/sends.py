@@ -112,6 +112,8 @@ class SendService:
         self._hourly: dict[tuple[str, int], int] = {}
         self._alerted: set[str] = set()
         self.requests = 0
+        self.outcomes: dict[tuple[str, str], int] = {}  # (vendor, "accepted" | refusal) -> n
+        self.http_requests: dict[tuple[str, int], int] = {}  # (route, HTTP status) -> n
 
     # -- the shared rules ----------------------------------------------------------------------
 
@@ -126,6 +128,17 @@ class SendService:
 
     async def send(self, account: Account, req: SendRequest) -> SendResult:
         """Apply the shared rules and store every message; raises :class:`SendRefused`."""
+        try:
+            result = await self._send(account, req)
+        except SendRefused as exc:
+            key = (req.vendor, exc.reason.value)
+            self.outcomes[key] = self.outcomes.get(key, 0) + 1
+            raise
+        key = (req.vendor, "accepted")
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
+        return result
+
+    async def _send(self, account: Account, req: SendRequest) -> SendResult:
         smsc = self.smsc
         if not account.enabled:
             raise SendRefused(Refusal.DISABLED, f"account {account.name} is disabled")

@@ -28,8 +28,29 @@ def _dialect(vendor: str) -> Any:
     return importlib.import_module(f"protocols.http.{vendor}")
 
 
+def _counting(ctx: HttpContext) -> Any:
+    """Count requests by route and HTTP status for /metrics (unknown paths as "other")."""
+    counts = ctx.smsc.sends.http_requests
+
+    @web.middleware
+    async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "other"
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            key = (route, exc.status)
+            counts[key] = counts.get(key, 0) + 1
+            raise
+        key = (route, response.status)
+        counts[key] = counts.get(key, 0) + 1
+        return response
+
+    return count
+
+
 def _vendor_app(ctx: HttpContext, vendors: tuple[str, ...]) -> web.Application:
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[_counting(ctx)])
     app[CONTEXT] = ctx
     for vendor in vendors:
         try:

@@ -711,3 +711,32 @@ def test_low_balance_alert_once_per_crossing_in_the_event_log() -> None:
             assert len(alerts) == 1
 
     run(main)
+
+
+def test_metrics_count_vendor_requests_and_send_results() -> None:
+    from admin.metrics import SmscCollector, render
+
+    async def main() -> None:
+        async with admin_env() as (env, _admin):
+            registry = CollectorRegistry()
+            registry.register(SmscCollector(env.smsc, {}))
+            ts = beijing(time.time(), "%Y%m%d%H%M%S")
+            good = {
+                "account": CAIH_ACCOUNT,
+                "password": hashlib.md5((CAIH_TOKEN + ts).encode()).hexdigest(),
+                "appId": CAIH_APP,
+                "timestamp": ts,
+                "phone": "13800138000",
+                "content": "【中国东信】您的验证码为:1234",
+            }
+            assert (await (await env.client.post("/sendsms", json=good)).json())["code"] == "0"
+            env.account().balance = 0
+            assert (await (await env.client.post("/sendsms", json=good)).json())["code"] == "-3"
+            await (await env.client.get("/nope")).read()
+            text = render(registry).decode()
+            assert 'smsc_http_requests_total{route="/sendsms",status="200"} 2.0' in text
+            assert 'smsc_http_requests_total{route="other",status="404"} 1.0' in text
+            assert 'smsc_vendor_sends_total{result="accepted",vendor="caih"} 1.0' in text
+            assert 'smsc_vendor_sends_total{result="no_balance",vendor="caih"} 1.0' in text
+
+    run(main)
