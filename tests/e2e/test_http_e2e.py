@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -191,3 +192,20 @@ callbacks = {{ mo_url = "http://127.0.0.1:{port}/mo" }}
         wait(lambda: http_texts() == ["first", "third"])
     finally:
         sink.stop()
+
+
+def test_a_vendor_on_its_own_port_serves_only_that_vendor(make_server) -> None:
+    port = free_port()
+    own = free_port()
+    server = make_server(extra(port).replace("[http]\n", f"[http]\nports = {{ caih = {own} }}\n"))
+    assert server.ports["http_caih"] == own
+    answer = sendsms(own, "13800138000")
+    assert answer["code"] == "0", answer
+    req = urllib.request.Request(f"http://127.0.0.1:{own}/send/getfee.asp?name=a&pwd=b")
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        raise AssertionError("another vendor's path answered on caih's own port")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+    # and the shared listener still serves it too
+    assert sendsms(server.ports["http"], "13800138001")["code"] == "0"
