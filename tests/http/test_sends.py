@@ -279,3 +279,44 @@ http = { caih = { account = "acc1", app_id = "app1", token = "tok1" } }
             assert stored == 0
 
     run(main)
+
+
+def test_free_text_vendors_count_verification_texts_toward_the_hourly_cap() -> None:
+    config = """
+[[accounts]]
+name = "acme"
+verify_hourly_cap = 1
+http = { juxiang = { name = "jx", pwd = "pw1", charset = "utf-8" }, chuangrui = { name = "cr", pwd = "pw1" } }
+"""
+
+    async def main() -> None:
+        async with vendor_env(config) as env:
+
+            async def juxiang(msg: str) -> str:
+                resp = await env.client.get(
+                    "/send/gsend.asp",
+                    params={"name": "jx", "pwd": "pw1", "dst": "13800138000", "msg": msg},
+                )
+                return (await resp.read()).decode()
+
+            async def chuangrui(content: str) -> str:
+                resp = await env.client.post(
+                    "/sms",
+                    data={
+                        "name": "cr",
+                        "pwd": "pw1",
+                        "type": "pt",
+                        "mobile": "13800138000",
+                        "content": content,
+                        "sign": "签名",
+                    },
+                )
+                return (await resp.read()).decode()
+
+            assert (await juxiang("您的验证码是1234")).startswith("num=1&")
+            assert (await juxiang("您的验证码是5678")).startswith("num=0&")  # cap of 1 reached
+            assert (await juxiang("明天见")).startswith("num=1&")  # not a verification code
+            assert (await chuangrui("您的验证码是1234")).startswith("-1,")
+            assert (await chuangrui("明天见")).startswith("0,")
+
+    run(main)
