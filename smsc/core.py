@@ -214,6 +214,15 @@ class Smsc:
 
     # -- submit (hot path) -----------------------------------------------------------------------
 
+    def take_token(self, account: Account) -> bool:
+        """One unit of the account's throughput limit (always True without a limit)."""
+        if account.throughput <= 0:
+            return True
+        bucket = self._buckets.get(account.name)
+        if bucket is None or bucket.rate != account.throughput:
+            bucket = self._buckets[account.name] = TokenBucket(account.throughput)
+        return bucket.take(time.monotonic())
+
     def submit(
         self,
         account: Account,
@@ -227,15 +236,11 @@ class Smsc:
         """
         if not account.enabled:
             raise SubmitRejected(Rejection.DISABLED, f"account {account.name} is disabled")
-        if account.throughput > 0:
-            bucket = self._buckets.get(account.name)
-            if bucket is None or bucket.rate != account.throughput:
-                bucket = self._buckets[account.name] = TokenBucket(account.throughput)
-            if not bucket.take(time.monotonic()):
-                raise SubmitRejected(
-                    Rejection.THROTTLED,
-                    f"account {account.name} over its throughput of {account.throughput:g} msg/s",
-                )
+        if account.throughput > 0 and sub.throttle and not self.take_token(account):
+            raise SubmitRejected(
+                Rejection.THROTTLED,
+                f"account {account.name} over its throughput of {account.throughput:g} msg/s",
+            )
         units = sub.units
         if account.balance is not None and account.balance < units:
             raise SubmitRejected(Rejection.NO_BALANCE, f"account {account.name} has no balance")

@@ -59,6 +59,7 @@ class Submit:
     id_format: Callable[[int], str] | None = None  # protocol-specific ids (CMPP's 64-bit Msg_Id)
     extra: dict[str, Any] | None = None  # protocol fields worth keeping (service_id, TLVs, ...)
     units: int = 1  # billing units: 1 per part on binary protocols; 70/67 rule for HTTP texts
+    throttle: bool = True  # False: the caller applied the throughput limit (per HTTP request)
 
 
 @dataclass(slots=True, frozen=True)

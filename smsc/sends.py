@@ -170,6 +170,13 @@ class SendService:
                     Refusal.HOURLY_CAP,
                     f"hourly verification-code cap {account.verify_hourly_cap} reached",
                 )
+        # The throughput limit counts API requests, not recipients: a 1,000-number request is
+        # one call, and refusing it half-way would leave half of it sent.
+        if not smsc.take_token(account):
+            raise SendRefused(
+                Refusal.THROTTLED,
+                f"account {account.name} over its throughput of {account.throughput:g} req/s",
+            )
         units = [textrules.billing_units(texts[n]) for n in targets]
         total = sum(units)
         if account.balance is not None and account.balance < total:
@@ -208,6 +215,7 @@ class SendService:
                 message_id=mid,
                 extra=extra_base,
                 units=u,
+                throttle=False,
             )
             try:
                 smsc.submit(account, sub, _resolver(fut))

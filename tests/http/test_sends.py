@@ -320,3 +320,18 @@ http = { juxiang = { name = "jx", pwd = "pw1", charset = "utf-8" }, chuangrui = 
             assert (await chuangrui("明天见")).startswith("0,")
 
     run(main)
+
+
+def test_throughput_limit_counts_http_requests_not_recipients() -> None:
+    async def main() -> None:
+        async with vendor_env(account() + "throughput = 1\n") as env:
+            acc = env.account()
+            numbers = [(f"1380013800{i}", "【a】hi") for i in range(5)]
+            r = await env.smsc.sends.send(acc, SendRequest("zrwinfo", numbers))
+            assert len(r.accepted) == 5  # one request: sent whole
+            with pytest.raises(SendRefused) as exc:
+                await env.smsc.sends.send(acc, SendRequest("zrwinfo", numbers[:1]))
+            assert exc.value.reason is Refusal.THROTTLED
+            assert len(await env.messages()) == 5
+
+    run(main)
