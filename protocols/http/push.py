@@ -29,6 +29,8 @@ from smsc.model import OutboxItem
 
 log = logging.getLogger("smsc.http.push")
 
+MAX_BUFFERED = 10_000  # items held in merge windows per account before the outbox waits
+
 
 @dataclass(slots=True)
 class PushRequest:
@@ -69,7 +71,8 @@ class PushBind:
         self.account = account
         self.bind_id = f"http-push:{account}"
         self._session = session
-        self._inflight = 0
+        self._requests = 0  # HTTP requests in flight
+        self._buffered = 0  # items waiting in merge windows
         self._pending: dict[tuple[Any, ...], list[OutboxItem]] = {}
         self._timers: dict[tuple[Any, ...], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -93,7 +96,11 @@ class PushBind:
         return False
 
     def capacity(self) -> int:
-        return max(0, self.ctx.http.push_concurrency - self._inflight)
+        # Merged items wait in their window without a request of their own, so a send of
+        # 1,000 numbers becomes a few pushes, not 1,000/concurrency rounds.
+        if self._requests >= self.ctx.http.push_concurrency or self._buffered >= MAX_BUFFERED:
+            return 0
+        return 1  # the outbox asks again before each item
 
     def info(self) -> dict[str, Any]:
         acc = self.acc
@@ -104,7 +111,8 @@ class PushBind:
             "type": "push",
             "report_url": acc.callbacks.get("report_url") if acc else None,
             "mo_url": acc.callbacks.get("mo_url") if acc else None,
-            "inflight": self._inflight,
+            "requests": self._requests,
+            "buffered": self._buffered,
             "pushed": self.pushed,
             "failures": self.failures,
         }
@@ -122,7 +130,6 @@ class PushBind:
             raise RuntimeError(f"account {self.account} is gone")
         vendor = self._vendor(acc, item)
         module = dialect_module(vendor)
-        self._inflight += 1
         window = self.ctx.http.merge_window_s
         merge_key = getattr(module, "merge_key", None)
         key = merge_key(item) if merge_key is not None and window > 0 else None
@@ -132,6 +139,7 @@ class PushBind:
         key = (vendor, item.kind, *key)
         group = self._pending.setdefault(key, [])
         group.append(item)
+        self._buffered += 1
         if key not in self._timers:
             self._timers[key] = self.ctx.smsc.loop.call_later(window, self._flush, key)
 
@@ -150,16 +158,17 @@ class PushBind:
     def _flush(self, key: tuple[Any, ...]) -> None:
         self._timers.pop(key, None)
         items = self._pending.pop(key, [])
+        self._buffered -= len(items)
         acc = self.acc
         if not items:
             return
         if acc is None:
-            for item in items:
-                self._settle(item, False, "account is gone")
+            self._settle_all(items, False, "account is gone")
             return
         self._start(acc, key[0], items)
 
     def _start(self, acc: Account, vendor: str, items: list[OutboxItem]) -> None:
+        self._requests += 1
         task = self.ctx.smsc.loop.create_task(self._push(acc, vendor, items))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -176,8 +185,8 @@ class PushBind:
                 req.url = req.url or acc.callbacks.get("mo_url", "")
         except Exception as exc:  # noqa: BLE001 - a rendering bug must not lose the items
             log.exception("event=push_render_failed account=%s vendor=%s", acc.name, vendor)
-            for item in items:
-                self._settle(item, False, f"render failed: {exc!r}")
+            self._requests -= 1
+            self._settle_all(items, False, f"render failed: {exc!r}")
             return
         ok, reason = await self._request(req)
         log.info(
@@ -190,8 +199,8 @@ class PushBind:
             ok,
             "" if ok else f" reason={reason!r}",
         )
-        for item in items:
-            self._settle(item, ok, reason)
+        self._requests -= 1
+        self._settle_all(items, ok, reason)
 
     async def _request(self, req: PushRequest) -> tuple[bool, str]:
         timeout = aiohttp.ClientTimeout(total=self.ctx.http.push_timeout_s)
@@ -214,19 +223,20 @@ class PushBind:
         except Exception as exc:  # noqa: BLE001 - any transport failure is a failed push
             return False, repr(exc)
 
-    def _settle(self, item: OutboxItem, ok: bool, reason: str) -> None:
-        self._inflight -= 1
+    def _settle_all(self, items: list[OutboxItem], ok: bool, reason: str) -> None:
         outbox = self.ctx.smsc.outbox
         if ok:
             self.pushed += 1
-            outbox.acked(item.id)
+            for item in items:
+                outbox.acked(item.id)
             return
         self.failures += 1
         retries = self.ctx.http.push_retry_s
-        if item.attempts < len(retries):
-            outbox.failed(item.id, reason, delay=retries[item.attempts], record=True)
-        else:
-            outbox.give_up(item.id, reason)
+        for item in items:
+            if item.attempts < len(retries):
+                outbox.failed(item.id, reason, delay=retries[item.attempts], record=True)
+            else:
+                outbox.give_up(item.id, reason)
 
 
 class PushManager:

@@ -335,3 +335,41 @@ def test_throughput_limit_counts_http_requests_not_recipients() -> None:
             assert len(await env.messages()) == 5
 
     run(main)
+
+
+def test_a_large_same_state_send_is_merged_into_one_push() -> None:
+    """Merged reports wait in their window without holding push slots (Chuangrui, 100 numbers)."""
+    from urllib.parse import parse_qs
+
+    async def main() -> None:
+        rx = await Receiver().start()
+        try:
+            config = f"""
+[[accounts]]
+name = "acme"
+http = {{ chuangrui = {{ name = "cr", pwd = "pw1", access_secret = "as1" }} }}
+callbacks = {{ report_url = "{rx.url("/dlr")}" }}
+"""
+            async with vendor_env(config) as env:
+                numbers = ",".join(f"1380013{i:04d}" for i in range(100))
+                resp = await env.client.post(
+                    "/sms",
+                    data={
+                        "name": "cr",
+                        "pwd": "pw1",
+                        "type": "pt",
+                        "mobile": numbers,
+                        "content": "hello",
+                        "sign": "签名",
+                    },
+                )
+                assert (await resp.text()).startswith("0,")
+                await rx.wait_for(1)
+                await asyncio.sleep(1.0)
+                pushed = [parse_qs(g["body"].decode())["mobile"][0].split(",") for g in rx.got]
+                assert sum(len(m) for m in pushed) == 100
+                assert len(pushed) <= 2, [len(m) for m in pushed]
+        finally:
+            await rx.stop()
+
+    run(main)
