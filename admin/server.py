@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import time
 from functools import partial
 from pathlib import Path
@@ -190,13 +191,23 @@ class Server:
             runner_cls = web.AppRunner if name == "admin" else _vendor_runner()
             runner = runner_cls(app, access_log=None, handle_signals=False)
             await runner.setup()
-            site = web.TCPSite(runner, host, port, reuse_address=True)
+            tls = None if name == "admin" else self._vendor_tls()
+            site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=tls)
             await site.start()
             self._runners.append(runner)
             server = site._server
             assert server is not None and server.sockets
             self.ports[name] = server.sockets[0].getsockname()[1]
             log.info("event=listening protocol=%s host=%s port=%d", name, host, self.ports[name])
+
+    def _vendor_tls(self) -> ssl.SSLContext | None:
+        """HTTPS for the vendor listeners when ``http.tls_cert``/``tls_key`` are set."""
+        http = self.config.http
+        if not http.tls_cert:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(http.tls_cert, http.tls_key)
+        return context
 
     async def _poll_accounts(self) -> None:
         assert self.smsc is not None

@@ -697,6 +697,9 @@ class HttpConfig:
     sensitive_words: tuple[str, ...] = _key(_List(_Str(min_len=1)), ())  # empty: built-in list
     sql_patterns: tuple[str, ...] = _key(_List(_Str(min_len=1)), ())  # empty: built-in list
     zrwinfo_balance_field: str = _key(_Str(min_len=1), "balance")
+    # HTTPS on the vendor listeners (zrwinfo documents HTTP or HTTPS): PEM files; both or none.
+    tls_cert: str = _key(_Str(), "")
+    tls_key: str = _key(_Str(), "")
 
 
 @dataclass(frozen=True)
@@ -794,6 +797,13 @@ def _build(cls: type, raw: Any, key: str, base: Any) -> Any:
 
 def _check_whole(config: Config) -> None:
     """Rules that span several keys."""
+    if bool(config.http.tls_cert) != bool(config.http.tls_key):
+        missing = "http.tls_key" if config.http.tls_cert else "http.tls_cert"
+        raise ConfigError(missing, "set both http.tls_cert and http.tls_key, or neither")
+    for key in ("tls_cert", "tls_key"):
+        path = getattr(config.http, key)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"http.{key}", f"file not found: {path!r}")
     if config.smpp.retry_max_s < config.smpp.retry_initial_s:
         raise ConfigError(
             "smpp.retry_max_s",

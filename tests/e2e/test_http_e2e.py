@@ -209,3 +209,57 @@ def test_a_vendor_on_its_own_port_serves_only_that_vendor(make_server) -> None:
         assert exc.code == 404
     # and the shared listener still serves it too
     assert sendsms(server.ports["http"], "13800138001")["code"] == "0"
+
+
+def test_vendor_listener_over_https(make_server, tmp_path) -> None:
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    config = extra(free_port()).replace(
+        "[http]\n", f'[http]\ntls_cert = "{cert}"\ntls_key = "{key}"\n'
+    )
+    server = make_server(config)
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    ts = datetime.now(BEIJING).strftime("%Y%m%d%H%M%S")
+    body = {
+        "account": "acc1",
+        "password": hashlib.md5(("tok1" + ts).encode()).hexdigest(),
+        "appId": "app1",
+        "timestamp": ts,
+        "phone": "13800138000",
+        "content": "【中国东信】您的验证码为:1234",
+    }
+    req = urllib.request.Request(
+        f"https://127.0.0.1:{server.ports['http']}/sendsms",
+        data=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json;charset=utf-8"},
+    )
+    with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+        assert json.loads(resp.read())["code"] == "0"
+    status, _ = server.admin("/health")  # the admin API stays plain HTTP on loopback
+    assert status == 200
