@@ -189,7 +189,8 @@ class PushBind:
             self._settle_all(items, False, f"render failed: {exc!r}")
             return
         ok, reason = await self._request(req)
-        log.info(
+        log.log(
+            logging.INFO if ok else logging.WARNING,
             "event=push account=%s vendor=%s kind=%s items=%d url=%s ok=%s%s",
             acc.name,
             vendor,
