@@ -271,9 +271,18 @@ def _signature(ctx: HttpContext, account: Account, content: str) -> Content:
     if not SIGN_MIN <= len(sign) <= SIGN_MAX:
         raise Refused("-6", "signature_length", account)
     found = ctx.smsc.catalogue.signature(account.name, sign)
+    if found is not None and textrules.fold(found.text) != textrules.fold(sign):
+        found = None  # 【12】 is the text "12", never the signature with id 12
     pending = False
     if found is None or found.status != "approved":
-        if account.review != "auto" or textrules.signature_problem(sign, max_len=SIGN_MAX):
+        # Auto review approves what is new or pending; a reviewer's rejection or a
+        # cancellation (注销) still refuses (§7.12).
+        reviewed = found is not None and found.status != "pending"
+        if (
+            account.review != "auto"
+            or reviewed
+            or textrules.signature_problem(sign, max_len=SIGN_MAX)
+        ):
             raise Refused("-6", "signature_not_approved", account)
         pending = True
     return Content(sign, rest, content.strip().startswith("【"), pending)
@@ -308,8 +317,11 @@ async def _send(
 ) -> list[str]:
     """Record auto-review approvals, then hand over to the shared send rules."""
     await _approve(ctx, account, content)
+    catalogue = ctx.smsc.catalogue
     if tpl is None:  # review = "auto": the text as used becomes an approved template
-        tpl = await ctx.smsc.catalogue.approve_on_use_template(account.name, content.body)
+        tpl = await catalogue.approve_on_use_template(account.name, content.body)
+    elif tpl.status != "approved":  # review = "auto": the pending template it fits
+        tpl = await catalogue.approve_on_use_template(account.name, tpl.text, tpl.template_id)
     req = SendRequest(
         vendor=VENDOR,
         recipients=recipients,
@@ -341,6 +353,27 @@ def _template_for(ctx: HttpContext, account: Account, text: str) -> tuple[Templa
     return found
 
 
+def _auto_template(
+    ctx: HttpContext, account: Account, text: str, values: list[str]
+) -> tuple[Template | None, list[str]]:
+    """``review = "auto"`` and no approved template fits: a pending one that fits is used
+    (approved when sending), a rejected one refuses (-12), else the text becomes new."""
+    for tpl in ctx.smsc.catalogue.templates(account.name):
+        if tpl.status == "approved":
+            continue
+        syntax = tpl.syntax
+        if syntax is None:
+            got = [] if textrules.fold(tpl.text) == textrules.fold(text) else None
+        else:
+            got = textrules.match(tpl.text, syntax, text)
+        if got is None:
+            continue
+        if tpl.status != "pending":
+            raise Refused("-12", f"template_{tpl.status}", account)
+        return tpl, got
+    return None, values
+
+
 async def _sendsms(ctx: HttpContext, request: web.Request, parsed: Parsed) -> dict[str, str]:
     body = parsed.body
     account = _authenticate(ctx, request, body)
@@ -352,7 +385,7 @@ async def _sendsms(ctx: HttpContext, request: web.Request, parsed: Parsed) -> di
     except Refused:
         if account.review != "auto" or not content.body:
             raise
-        tpl, values = None, []
+        tpl, values = _auto_template(ctx, account, content.body, [])
     if tpl is not None:
         _check_values(ctx, account, tpl, values)
     numbers = mobiles.split_numbers(body["phone"])
@@ -387,7 +420,7 @@ async def _varsms(ctx: HttpContext, request: web.Request, parsed: Parsed) -> dic
     except Refused:
         if account.review != "auto" or not content.body:
             raise
-        tpl, values = None, [VAR] * slots
+        tpl, values = _auto_template(ctx, account, content.body, [VAR] * slots)
     # The content must be the template itself: every slot left as {$var} (A002-5).
     if (tpl is not None and tpl.slots != slots) or any(v != VAR for v in values):
         raise Refused("-13", "content_slots", account)

@@ -196,7 +196,11 @@ async def _send(ctx: HttpContext, request: web.Request, params: dict[str, str]) 
     if settings.get("strict_sign"):
         catalogue = ctx.smsc.catalogue
         found = catalogue.signature(acc.name, sign)
-        if acc.review == "auto":
+        if found is not None and textrules.fold(found.text) != textrules.fold(sign):
+            # sign is a signature's text; digits that happen to be an id name nothing bound
+            raise Refused("14", f"sign {sign!r} is not a bound signature")
+        # Auto review approves what is new or pending; a rejection or cancellation stands.
+        if acc.review == "auto" and (found is None or found.status == "pending"):
             found = await catalogue.approve_on_use_signature(acc.name, sign)
         if found is None or found.status != "approved":
             raise Refused("14", f"sign {sign!r} is not an approved signature")

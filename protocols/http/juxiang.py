@@ -257,12 +257,13 @@ async def _gsend(ctx: HttpContext, account: Account, params: dict[str, str]) -> 
     schedule_at = _schedule(params.get("time", ""))
     head, tail = given[:MAX_RECIPIENTS], given[MAX_RECIPIENTS:]
     has_phs = any(mobiles.is_phs(n) for n in head)
-    if has_phs and any(mobiles.is_mobile(n) for n in head):
-        raise Refused(6008, detail="PHS and mobile numbers mixed in one request")
     long_sms = params.get("txt", "").strip().lower() == "ccdx"
     text = _content(account, params.get("msg", ""), long_sms, has_phs)
     if word := textrules.sensitive_hit(text, _sensitive_words(ctx)):
         raise Refused(6005, detail=f"sensitive word {word!r}")
+    # A recipient rule, so after the content rules (§7.6).
+    if has_phs and any(mobiles.is_mobile(n) for n in head):
+        raise Refused(6008, detail="PHS and mobile numbers mixed in one request")
 
     protected = {mobiles.normalize(n) for n in _settings(account).get("protected") or ()}
     blacklist = ctx.smsc.blacklist

@@ -445,6 +445,76 @@ def test_auto_review_records_signature_and_template() -> None:
     run(main)
 
 
+REVIEWED = """
+[[accounts]]
+name = "auto"
+review = "auto"
+[accounts.http.caih]
+account = "auto-acct"
+app_id = "auto-app"
+token = "auto-token"
+[[accounts.signatures]]
+text = "中国东信"
+id = "12"
+[[accounts.signatures]]
+text = "驳回签名"
+status = "rejected"
+[[accounts.signatures]]
+text = "注销签名"
+[[accounts.signatures]]
+text = "待审签名"
+status = "pending"
+[[accounts.templates]]
+id = "P1"
+text = "您的快递{$var}已到"
+status = "pending"
+kind = "notification"
+[[accounts.templates]]
+id = "R1"
+text = "恭喜中奖{$var}"
+status = "rejected"
+"""
+
+
+def test_auto_review_keeps_rejections_and_signatures_are_texts() -> None:
+    """Auto review approves what is new or pending, never what a reviewer refused (§7.12)."""
+
+    async def main() -> None:
+        async with vendor_env(ACME + REVIEWED) as env:
+            cat = env.smsc.catalogue
+            cancel = cat.signature("auto", "注销签名")
+            await cat.review_signature("auto", cancel.id, "cancelled", "注销")
+            creds = auth("auto-acct", "auto-app", "auto-token")
+            for sign in ("驳回签名", "注销签名"):
+                body = seed_sendsms(**creds, content=f"【{sign}】您的快递SF1已到")
+                await expect(env, "/sendsms", body, "-6")
+            assert cat.signature("auto", "驳回签名").status == "rejected"
+            assert cat.signature("auto", "注销签名").status == "cancelled"
+            # a rejected template's text is not turned into a new approved one
+            body = seed_sendsms(**creds, content="【中国东信】恭喜中奖100")
+            await expect(env, "/sendsms", body, "-12")
+            body = seed_varsms(**creds, content="【中国东信】恭喜中奖{$var}")
+            await expect(env, "/varsms", body, "-12")
+            # a pending signature and template are approved on use; no duplicate template
+            count = len(cat.templates("auto"))
+            body = seed_sendsms(**creds, content="【待审签名】您的快递SF1已到")
+            got, _ = await post(env, "/sendsms", body)
+            assert got["code"] == "0"
+            assert cat.signature("auto", "待审签名").status == "approved"
+            assert cat.template("auto", "P1").status == "approved"
+            assert len(cat.templates("auto")) == count
+            (batch,) = await env.smsc.sends.batches("auto")
+            assert batch["template_id"] == "P1"
+            # 【12】 is the text "12", not the signature whose id is 12
+            acme_sig = env.smsc.catalogue.signature("acme", "中国东信")
+            body = seed_sendsms(content=f"【{acme_sig.id}】您的验证码为:1234")
+            await expect(env, "/sendsms", body, "-6")
+            body = seed_sendsms(**creds, content="【12】您的快递SF1已到")
+            await expect(env, "/sendsms", body, "-6")
+
+    run(main)
+
+
 # -- status-report push ------------------------------------------------------------------------------
 
 

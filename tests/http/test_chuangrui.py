@@ -244,6 +244,42 @@ def test_every_send_code() -> None:
     run(main)
 
 
+STRICT_AUTO = """
+[[accounts]]
+name = "sa"
+review = "auto"
+signatures = [
+    { text = "好公司", id = "7" },
+    { text = "驳回", status = "rejected" },
+    { text = "待审", status = "pending" },
+]
+[accounts.http.chuangrui]
+name = "sa"
+pwd = "p"
+strict_sign = true
+"""
+
+
+def test_strict_sign_auto_review_keeps_rejections_and_takes_texts_only() -> None:
+    """Auto review approves new or pending signatures, never a refused one (§7.12)."""
+
+    async def main() -> None:
+        async with vendor_env(STRICT_AUTO) as env:
+            cat = env.smsc.catalogue
+            await cat.review_signature("sa", cat.signature("sa", "好公司").id, "cancelled")
+            for sign in ("驳回", "好公司", "7"):
+                assert await get(env, send(name="sa", pwd="p", sign=sign)) == "14,格式错误", sign
+            assert cat.signature("sa", "驳回").status == "rejected"
+            assert cat.signature("sa", "好公司").status == "cancelled"
+            for sign in ("待审", "新公司"):
+                assert SUCCESS.fullmatch(await get(env, send(name="sa", pwd="p", sign=sign)))
+                assert cat.signature("sa", sign).status == "approved"
+            texts = {m["text"] for m in await env.messages(account="sa")}
+            assert texts == {"【待审】testmsg", "【新公司】testmsg"}
+
+    run(main)
+
+
 def test_garbage_never_500() -> None:
     async def main() -> None:
         async with vendor_env(accounts()) as env:

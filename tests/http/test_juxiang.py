@@ -201,6 +201,12 @@ def test_content_errors_6014_6005() -> None:
             assert body == failed(A, 6014, "发送短信内容不能为空")
             body = await get(env, "gsend", name="company", pwd="1234", dst=A, msg="代开發票")
             assert body == failed(A, 6005, "发送内容中含非法字符")
+            # Content rules come before recipient rules (§7.6), PHS mixing included.
+            mixed = f"{A},02012345678"
+            body = await get(env, "gsend", name="company", pwd="1234", dst=mixed, msg="")
+            assert body == failed(mixed, 6014, "发送短信内容不能为空")
+            body = await get(env, "gsend", name="company", pwd="1234", dst=mixed, msg="发票")
+            assert body == failed(mixed, 6005, "发送内容中含非法字符")
             assert await env.messages() == []
 
     run(main)
