@@ -697,6 +697,11 @@ class HttpConfig:
     sensitive_words: tuple[str, ...] = _key(_List(_Str(min_len=1)), ())  # empty: built-in list
     sql_patterns: tuple[str, ...] = _key(_List(_Str(min_len=1)), ())  # empty: built-in list
     zrwinfo_balance_field: str = _key(_Str(min_len=1), "balance")
+    # zrwinfo's error codes (its list is not in the seed): "condition=code:message" entries
+    # replace built-in ones (protocols/http/zrwinfo.py ERRORS, which checks the names).
+    zrwinfo_errors: tuple[str, ...] = _key(
+        _List(_Str(pattern=r"[a-z_]+=[^:=\s]+:.+", pattern_text="condition=code:message")), ()
+    )
     # HTTPS on the vendor listeners (zrwinfo documents HTTP or HTTPS): PEM files; both or none.
     tls_cert: str = _key(_Str(), "")
     tls_key: str = _key(_Str(), "")
