@@ -129,6 +129,42 @@ def test_error_table_codes_are_distinct_and_non_zero() -> None:
     assert all(isinstance(c, str) and isinstance(m, str) and m for c, m in ERRORS.values())
 
 
+def test_error_table_is_configurable() -> None:
+    """§1.3: one configuration table, so the vendor's real codes can replace ours."""
+
+    async def main() -> None:
+        base = '[http]\nzrwinfo_errors = ["bad_auth=10002:鉴权失败", "mobile=10006:号码错误:x"]\n'
+        async with vendor_env(account(), base=base) as env:
+            _, body = await post(env, SEND, seed_params(secret="wrong"))
+            assert body == {"code": "10002", "msg": "鉴权失败", "smUuid": ""}
+            _, body = await get(env, SEND, seed_params(mobile="123"))
+            assert body == {"code": "10006", "msg": "号码错误:x", "smUuid": ""}
+            _, body = await post(env, SEND, seed_params(sign="【没有这个】"))
+            assert_error(body, "sign")  # the others keep the built-in codes
+            _, body = await post(env, BALANCE, {"accesskey": "ak1", "secret": "no"})
+            assert body == {"code": "10002", "msg": "鉴权失败", "balance": ""}
+
+    run(main)
+
+
+class _Http:
+    def __init__(self, *entries: str) -> None:
+        self.zrwinfo_errors = entries
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("nosuch=1:x", "unknown condition"),
+        ("bad_auth=0:x", "non-zero code"),
+        ("bad_auth=9002:x", "codes used twice: 9002"),  # 9002 is the built-in "ip"
+    ],
+)
+def test_error_table_refuses_bad_entries(entry: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        zrwinfo.error_table(_Http(entry))  # type: ignore[arg-type]
+
+
 def test_seed_example_get_and_post() -> None:
     async def main() -> None:
         async with vendor_env(account()) as env:
