@@ -21,6 +21,7 @@ from sqlalchemy import Engine, bindparam, func, select, update
 
 from admin.metrics import render
 from admin.openapi import SPEC as OPENAPI
+from smsc import textrules
 from smsc.accounts import Account
 from smsc.catalogue import KINDS, CatalogueError
 from smsc.core import Smsc
@@ -649,6 +650,39 @@ async def batch_show(request: web.Request) -> web.Response:
     return _json(batch)
 
 
+async def batch_cancel(request: web.Request) -> web.Response:
+    """Cancel what is not delivered yet of a batch (a scheduled send, vendor-apis §7.14).
+
+    No vendor documents a cancel API, so this is the console's: every message of the batch
+    not yet final becomes DELETED (no report is pushed for it) and its units are refunded.
+    """
+    smsc = request.app[SMSC]
+    rows = await smsc.sends.batches(
+        request.query.get("account") or None, batch_id=request.match_info["batch_id"], limit=1
+    )
+    if not rows:
+        return _error(404, "no such batch")
+    batch = rows[0]
+    messages = await asyncio.get_running_loop().run_in_executor(
+        None, _batch_messages, smsc.engine, batch
+    )
+    now = smsc.clock()
+    live = [m for m in messages if smsc.effective_state(m, now) in ("ENROUTE", "ACCEPTD")]
+    cancelled = 0
+    for message_id in sorted({m["message_id"] for m in live}):
+        cancelled += await smsc.cancel(batch["account"], message_id)
+    units = sum(textrules.billing_units(m["text"] or "") for m in live) if cancelled else 0
+    refunded = await smsc.credit(batch["account"], units, f"batch {batch['batch_id']} cancelled")
+    log.info(
+        "event=batch_cancelled account=%s batch=%s messages=%d refunded=%d",
+        batch["account"],
+        batch["batch_id"],
+        cancelled,
+        refunded,
+    )
+    return _json({"batch_id": batch["batch_id"], "cancelled": cancelled, "refunded": refunded})
+
+
 async def pushes_list(request: web.Request) -> web.Response:
     """The outbox: status reports and MO waiting, delivered or given up (HTTP pushes and binds)."""
     q = request.query
@@ -842,6 +876,7 @@ ROUTES = [
     web.get("/api/messages/{message_id}", message_show),
     web.get("/api/batches", batches_list),
     web.get("/api/batches/{batch_id}", batch_show),
+    web.post("/api/batches/{batch_id}/cancel", batch_cancel),
     web.get("/api/mo", mo_list),
     web.post("/api/mo", mo_inject),
     web.get("/api/mo/unrouted", mo_unrouted),

@@ -672,6 +672,23 @@ PATHS: dict[str, Any] = {
             params=[_path("batch_id", "the id the vendor API returned"), ACCOUNT_Q],
         )
     },
+    "/api/batches/{batch_id}/cancel": {
+        "post": _op(
+            "Cancel what is not delivered yet of a batch (a scheduled send) and refund it",
+            RECORDS,
+            {
+                "200": _resp(
+                    "what was cancelled",
+                    _object({"batch_id": STRING, "cancelled": INTEGER, "refunded": INTEGER}),
+                ),
+                "404": _error("no such batch"),
+            },
+            description="Messages not final yet become DELETED (no report is pushed for "
+            "them) and their billing units go back to the balance. No vendor documents a "
+            "cancel API; this is the console's (vendor-apis §7.14).",
+            params=[_path("batch_id", "the id the vendor API returned"), ACCOUNT_Q],
+        )
+    },
     "/api/mo": {
         "get": _op(
             "MO replies (短信回复), newest first",

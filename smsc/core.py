@@ -433,6 +433,24 @@ class Smsc:
         await self.writer.write(ops)
         return len(live)
 
+    async def credit(self, account: str, units: int, reason: str) -> int:
+        """Give billing units back (a cancelled scheduled send); returns the units credited."""
+        acc = self.accounts.get(account)
+        if acc is None or acc.balance is None or units <= 0:
+            return 0
+        acc.balance += units  # memory first, like every debit; the delta write follows
+        try:
+            await self.writer.write(
+                [
+                    (_DEBIT, {"acc": account, "n": -units}),
+                    self._event_op("refund", account, None, {"units": units, "reason": reason}),
+                ]
+            )
+        except Exception:
+            acc.balance -= units
+            raise
+        return units
+
     def _event_op(self, kind: str, account: str | None, message_id: str | None, detail: Any) -> Any:
         return (
             _INSERT_EVENT,

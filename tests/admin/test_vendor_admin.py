@@ -740,3 +740,37 @@ def test_metrics_count_vendor_requests_and_send_results() -> None:
             assert 'smsc_vendor_sends_total{result="no_balance",vendor="caih"} 1.0' in text
 
     run(main)
+
+
+def test_cancel_a_scheduled_batch_refunds_and_pushes_nothing() -> None:
+    async def main() -> None:
+        rx = await Receiver().start()
+        toml = ACME + f'\n[accounts.callbacks]\nreport_url = "{rx.url("/dlr")}"\n'
+        toml = toml.replace('[[accounts]]\nname = "auto"', "", 1).replace('review = "auto"\n', "")
+        try:
+            async with admin_env(toml) as (env, admin):
+                acc = env.account()
+                later = env.smsc.clock() + 3600
+                text = "【中国东信】您的验证码为:1"
+                sent = await env.smsc.sends.send(
+                    acc,
+                    SendRequest(
+                        "caih", [("13800138000", text), ("13800138001", text)], schedule_at=later
+                    ),
+                )
+                assert acc.balance == 98
+                got = await call(admin, "POST", f"/api/batches/{sent.batch_id}/cancel")
+                assert got == {"batch_id": sent.batch_id, "cancelled": 2, "refunded": 2}
+                assert acc.balance == 100
+                assert row(env, accounts_table, name="acme")["balance"] == 100
+                view = await call(admin, "GET", f"/api/batches/{sent.batch_id}")
+                assert {m["effective_state"] for m in view["messages"]} == {"DELETED"}
+                again = await call(admin, "POST", f"/api/batches/{sent.batch_id}/cancel")
+                assert again["cancelled"] == 0 and again["refunded"] == 0
+                await call(admin, "POST", "/api/batches/nope/cancel", status=404)
+                await asyncio.sleep(0.5)
+                assert rx.got == []  # no report for a cancelled message
+        finally:
+            await rx.stop()
+
+    run(main)
