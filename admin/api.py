@@ -605,6 +605,7 @@ async def batches_list(request: web.Request) -> web.Response:
         until=_epoch(q, "until"),
         vendor=q.get("vendor") or None,
         batch_id=q.get("batch_id") or None,
+        held=q.get("held") in ("1", "true"),
         limit=_limit(q),
     )
     return _json([_batch_out(r) for r in rows])
@@ -681,6 +682,47 @@ async def batch_cancel(request: web.Request) -> web.Response:
         refunded,
     )
     return _json({"batch_id": batch["batch_id"], "cancelled": cancelled, "refunded": refunded})
+
+
+async def _batch_review(request: web.Request, approve: bool) -> web.Response:
+    """A reviewer's decision on a batch held for manual review (Chuangrui 人工审核)."""
+    smsc = request.app[SMSC]
+    data = await _body(request) if request.can_read_body else {}
+    reason = data.get("reason", "")
+    if not isinstance(reason, str) or (not approve and not reason.strip()):
+        return _error(400, "reason is required" if not approve else "reason must be a string")
+    rows = await smsc.sends.batches(
+        request.query.get("account") or None, batch_id=request.match_info["batch_id"], limit=1
+    )
+    if not rows:
+        return _error(404, "no such batch")
+    batch = rows[0]
+    messages = await asyncio.get_running_loop().run_in_executor(
+        None, _batch_messages, smsc.engine, batch
+    )
+    held = [m["id"] for m in messages if m["state"] == "HELD"]
+    released = await smsc.release(batch["account"], held, approve, reason)
+    refunded = 0
+    if not approve and released:
+        units = sum(textrules.billing_units(m["text"] or "") for m in released)
+        refunded = await smsc.credit(batch["account"], units, "rejected in review")
+    log.info(
+        "event=batch_reviewed account=%s batch=%s approved=%s messages=%d reason=%r",
+        batch["account"],
+        batch["batch_id"],
+        approve,
+        len(released),
+        reason,
+    )
+    return _json({"batch_id": batch["batch_id"], "released": len(released), "refunded": refunded})
+
+
+async def batch_approve(request: web.Request) -> web.Response:
+    return await _batch_review(request, True)
+
+
+async def batch_reject(request: web.Request) -> web.Response:
+    return await _batch_review(request, False)
 
 
 async def pushes_list(request: web.Request) -> web.Response:
@@ -877,6 +919,8 @@ ROUTES = [
     web.get("/api/batches", batches_list),
     web.get("/api/batches/{batch_id}", batch_show),
     web.post("/api/batches/{batch_id}/cancel", batch_cancel),
+    web.post("/api/batches/{batch_id}/approve", batch_approve),
+    web.post("/api/batches/{batch_id}/reject", batch_reject),
     web.get("/api/mo", mo_list),
     web.post("/api/mo", mo_inject),
     web.get("/api/mo/unrouted", mo_unrouted),

@@ -658,6 +658,7 @@ PATHS: dict[str, Any] = {
                 ACCOUNT_Q,
                 _query("vendor", "zrwinfo, juxiang, caih or chuangrui"),
                 _query("batch_id", "the id the vendor API returned"),
+                _query("held", "true: only batches sent for manual review", {"type": "boolean"}),
                 SINCE,
                 UNTIL,
                 LIMIT,
@@ -687,6 +688,41 @@ PATHS: dict[str, Any] = {
             "them) and their billing units go back to the balance. No vendor documents a "
             "cancel API; this is the console's (vendor-apis §7.14).",
             params=[_path("batch_id", "the id the vendor API returned"), ACCOUNT_Q],
+        )
+    },
+    "/api/batches/{batch_id}/approve": {
+        "post": _op(
+            "Release a batch held for manual review: its messages go to the carrier now",
+            RECORDS,
+            {
+                "200": _resp(
+                    "what was released",
+                    _object({"batch_id": STRING, "released": INTEGER, "refunded": INTEGER}),
+                ),
+                "400": BAD,
+                "404": _error("no such batch"),
+            },
+            description="Chuangrui accounts with `review_messages` hold sends (A003-1).",
+            params=[_path("batch_id", "the sendid the vendor API returned"), ACCOUNT_Q],
+            body=_body(_object({"reason": STRING}), required=False),
+        )
+    },
+    "/api/batches/{batch_id}/reject": {
+        "post": _op(
+            "Reject a batch held for manual review: REJECT reports and a refund",
+            RECORDS,
+            {
+                "200": _resp(
+                    "what was rejected",
+                    _object({"batch_id": STRING, "released": INTEGER, "refunded": INTEGER}),
+                ),
+                "400": BAD,
+                "404": _error("no such batch"),
+            },
+            description="Each held message ends in state `REJECT` (审核驳回) and its status "
+            "report is pushed; its billing units go back to the balance.",
+            params=[_path("batch_id", "the sendid the vendor API returned"), ACCOUNT_Q],
+            body=_body(_object({"reason": STRING}, required=("reason",))),
         )
     },
     "/api/mo": {

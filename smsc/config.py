@@ -534,6 +534,10 @@ class ChuangruiCredentials:
     space_after_code: bool = _key(_Bool(), False)  # A003-5: "0, 2014…" as in the seed
     system_ext: str = _key(_Str(pattern=r"[0-9]{0,8}", pattern_text="digits"), "")
     max_recipients: int = _key(_Int(min=0), 0)  # 0 = unlimited
+    # A003-1: self-written content may be held for manual review (人工审核); requests with at
+    # most review_threshold numbers are released at once (小规模数量免审自动下发).
+    review_messages: bool = _key(_Bool(), False)
+    review_threshold: int = _key(_Int(min=0), 0)
 
 
 @dataclass(frozen=True)

@@ -83,11 +83,20 @@ def format_message_id(pk: int, fmt: str) -> str:
     return str(pk)
 
 
+HELD = "HELD"  # waiting for a reviewer (messages.state and outcome)
+HELD_UNTIL = 4102444800.0  # 2100-01-01: a held message's deliver_at until it is released
+REVIEW_REJECTED = "REJECT"  # Chuangrui's state for a message rejected in review (审核驳回)
+
+
 def decision_event(row: Any) -> dict[str, Any]:
     """The carrier's decision for a stored message, told from its row (rule, outcome, times)."""
     delay_ms = (row["deliver_at"] - max(row["submitted_at"], row["schedule_at"] or 0.0)) * 1000
     rule, outcome = row["rule"], row["outcome"]
-    if rule == "default":
+    if outcome == HELD:
+        reason = "held for manual review"
+    elif rule == "review":
+        reason = "rejected in manual review"
+    elif rule == "default":
         reason = f"no rule matched: default {outcome} after {delay_ms:.0f} ms"
     elif rule == "blacklist":
         reason = f"destination {row['destination']} is blacklisted"
@@ -251,6 +260,8 @@ class Smsc:
             )
         now = self.clock()
         pk = self.next_id("messages")
+        if sub.hold:
+            return self._submit_held(account, sub, pk, now, on_stored)
         if sub.message_id:
             message_id = sub.message_id
         elif sub.id_format is not None:
@@ -368,6 +379,172 @@ class Smsc:
         self.writer.write_then(ops, stored)
         return Accepted(pk, message_id)
 
+    def _submit_held(
+        self,
+        account: Account,
+        sub: Submit,
+        pk: int,
+        now: float,
+        on_stored: Callable[[BaseException | None], None],
+    ) -> Accepted:
+        """Store a message held for manual review (Chuangrui 人工审核): billed, not yet sent.
+
+        The carrier decides only when a reviewer releases it (``release``); until then it is
+        ``HELD`` with a far-future deliver_at, and no receipt is scheduled.
+        """
+        message_id = sub.message_id or format_message_id(pk, account.message_id_format)
+        units = sub.units
+        row = {
+            "id": pk,
+            "message_id": message_id,
+            "account": account.name,
+            "protocol": sub.protocol,
+            "bind_id": sub.bind_id,
+            "source": sub.source,
+            "destination": sub.destination,
+            "data_coding": sub.data_coding,
+            "esm_class": sub.esm_class,
+            "body": sub.body,
+            "text": sub.text,
+            "group_ref": None,
+            "group_total": None,
+            "group_seq": None,
+            "registered_delivery": int(sub.receipt),
+            "submitted_at": now,
+            "schedule_at": sub.schedule_at,
+            "validity_at": sub.validity_at,
+            "state": HELD,
+            "outcome": HELD,
+            "deliver_at": HELD_UNTIL,
+            "enroute_at": None,
+            "err": 0,
+            "stat": "",
+            "rule": "review",
+            "done_at": None,
+            "extra": json.dumps(sub.extra) if sub.extra else None,
+        }
+        ops: list[Any] = [(_INSERT_MESSAGE, row)]
+        if account.balance is not None:
+            account.balance -= units
+            ops.append((_DEBIT, {"acc": account.name, "n": units}))
+
+        def stored(err: BaseException | None) -> None:
+            if err is None:
+                self.submitted += 1
+            elif account.balance is not None:
+                account.balance += units
+            on_stored(err)
+
+        self.writer.write_then(ops, stored)
+        return Accepted(pk, message_id)
+
+    async def release(
+        self, account: str, pks: list[int], approve: bool, reason: str = ""
+    ) -> list[dict[str, Any]]:
+        """A reviewer's decision on held messages: approved ones go to the carrier now,
+        rejected ones end in ``REJECT`` (Chuangrui's state for 审核驳回) with a report.
+
+        Returns the rows that were released (still held when the decision came).
+        """
+
+        def run() -> list[dict[str, Any]]:
+            q = select(messages_table).where(
+                messages_table.c.id.in_(pks),
+                messages_table.c.account == account,
+                messages_table.c.state == HELD,
+            )
+            with self.engine.connect() as conn:
+                return [dict(r) for r in conn.execute(q.order_by(messages_table.c.id)).mappings()]
+
+        rows = await self.loop.run_in_executor(None, run)
+        acc = self.accounts.get(account)
+        now = self.clock()
+        ops: list[Any] = []
+        pending: list[PendingReceipt] = []
+        stmt = (
+            update(messages_table)
+            .where(messages_table.c.id == bindparam("pk"), messages_table.c.state == HELD)
+            .values(
+                state="ACCEPTD",
+                outcome=bindparam("oc"),
+                deliver_at=bindparam("da"),
+                err=bindparam("er"),
+                stat=bindparam("st"),
+                rule=bindparam("ru"),
+                done_at=bindparam("dn"),
+            )
+        )
+        for r in rows:
+            if approve:
+                decision = self.carrier.decide(
+                    MessageFacts(
+                        account=account,
+                        protocol=r["protocol"],
+                        source=r["source"],
+                        destination=r["destination"],
+                        text=r["text"],
+                        submitted_at=now,
+                        validity_at=r["validity_at"],
+                        schedule_at=r["schedule_at"],
+                        message_id=r["message_id"],
+                    ),
+                    acc.rules if acc is not None else (),
+                    self.blacklist.contains(account, r["destination"]),
+                )
+                outcome, deliver_at = str(decision.outcome), decision.deliver_at
+                err, stat, rule = decision.smpp_err, decision.stat, decision.rule
+            else:
+                outcome, deliver_at, err, stat, rule = (
+                    REVIEW_REJECTED,
+                    now,
+                    0,
+                    REVIEW_REJECTED,
+                    "review",
+                )
+            wants = r["registered_delivery"] != int(ReceiptRequest.NONE)
+            ops.append(
+                (
+                    stmt,
+                    {
+                        "pk": r["id"],
+                        "oc": outcome,
+                        "da": deliver_at,
+                        "er": err,
+                        "st": stat,
+                        "ru": rule,
+                        "dn": None if wants else deliver_at,
+                    },
+                )
+            )
+            if wants:
+                pending.append(
+                    PendingReceipt(
+                        pk=r["id"],
+                        message_id=r["message_id"],
+                        account=account,
+                        protocol=r["protocol"],
+                        source=r["source"],
+                        destination=r["destination"],
+                        submitted_at=r["submitted_at"],
+                        text_head=(r["text"] or "")[:20],
+                        outcome=outcome,
+                        err=err,
+                        stat=stat,
+                        deliver_at=deliver_at,
+                        enroute_at=None,
+                        receipt=r["registered_delivery"],
+                        extra=json.loads(r["extra"]) if r["extra"] else None,
+                    )
+                )
+        if not rows:
+            return []
+        detail = {"approved": approve, "reason": reason, "messages": len(rows)}
+        ops.append(self._event_op("review", account, rows[0]["message_id"], detail))
+        await self.writer.write(ops)
+        for p in pending:
+            self.receipts.schedule(p, intermediate=False)
+        return rows
+
     async def _echo(self, account: str, source: str, destination: str, text: str) -> None:
         try:
             await self.inject_mo(source, destination, text, account=account)
@@ -378,6 +555,8 @@ class Smsc:
 
     def effective_state(self, row: Any, now: float | None = None) -> str:
         now = self.clock() if now is None else now
+        if row["state"] == HELD:
+            return HELD
         if row["done_at"] is not None and row["done_at"] <= now:
             return row["outcome"] if row["state"] in ("ACCEPTD", "ENROUTE") else row["state"]
         if now >= row["deliver_at"]:

@@ -60,6 +60,7 @@ class Submit:
     extra: dict[str, Any] | None = None  # protocol fields worth keeping (service_id, TLVs, ...)
     units: int = 1  # billing units: 1 per part on binary protocols; 70/67 rule for HTTP texts
     throttle: bool = True  # False: the caller applied the throughput limit (per HTTP request)
+    hold: bool = False  # held for manual content review: no carrier decision until released
 
 
 @dataclass(slots=True, frozen=True)

@@ -108,7 +108,12 @@ class ReceiptScheduler:
         """Re-arm every receipt that was never generated (blocking; at start)."""
         with engine.connect() as conn:
             rows = (
-                conn.execute(select(messages_table).where(messages_table.c.done_at.is_(None)))
+                conn.execute(
+                    select(messages_table).where(
+                        messages_table.c.done_at.is_(None),
+                        messages_table.c.state != "HELD",  # waits for a reviewer, not a timer
+                    )
+                )
                 .mappings()
                 .all()
             )

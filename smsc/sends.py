@@ -92,6 +92,7 @@ class SendRequest:
     blacklisted: str = "reject"  # "reject": left out and counted; "receipt": sent, DTBLACK report
     report: bool | None = None  # ask the carrier for a receipt; default: account has report_url
     extra: dict[str, Any] = field(default_factory=dict)  # stored on every message (push needs)
+    hold: bool = False  # hold every message for manual review (Smsc.release decides later)
     allow_phs: bool = False  # PHS (小灵通) numbers count as valid (Juxiang, vendor-apis §2.10)
 
 
@@ -216,6 +217,7 @@ class SendService:
                 extra=extra_base,
                 units=u,
                 throttle=False,
+                hold=req.hold,
             )
             try:
                 smsc.submit(account, sub, _resolver(fut))
@@ -249,7 +251,11 @@ class SendService:
                 "units": billed,
                 "uid": req.uid,
                 "client_batch": req.client_batch,
-                "extra": json.dumps(req.extra, ensure_ascii=False) if req.extra else None,
+                "extra": json.dumps(
+                    {**req.extra, "held": True} if req.hold else req.extra, ensure_ascii=False
+                )
+                if req.extra or req.hold
+                else None,
             },
         )
         futures.append(smsc.writer.write([batch_op]))
@@ -337,6 +343,7 @@ class SendService:
         until: float | None = None,
         vendor: str | None = None,
         batch_id: str | None = None,
+        held: bool = False,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         def run() -> list[dict[str, Any]]:
@@ -351,6 +358,8 @@ class SendService:
                 q = q.where(batches_table.c.vendor == vendor)
             if batch_id:
                 q = q.where(batches_table.c.batch_id == batch_id)
+            if held:  # sent for manual review (the flag is in extra; few rows carry it)
+                q = q.where(batches_table.c.extra.contains('"held": true'))
             with self.smsc.engine.connect() as conn:
                 return [dict(r) for r in conn.execute(q).mappings()]
 

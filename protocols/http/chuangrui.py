@@ -233,6 +233,9 @@ async def _send(ctx: HttpContext, request: web.Request, params: dict[str, str]) 
         schedule_at=schedule_at,
         batch_id=sendid,
         blacklisted="reject",
+        # A003-1: manual review when the account asks for it, small sends released at once
+        hold=bool(settings.get("review_messages"))
+        and len(numbers) > int(settings.get("review_threshold") or 0),
     )
     try:
         result = await ctx.smsc.sends.send(acc, req)

@@ -774,3 +774,83 @@ def test_cancel_a_scheduled_batch_refunds_and_pushes_nothing() -> None:
             await rx.stop()
 
     run(main)
+
+
+CHUANGRUI_REVIEW = """
+[[accounts]]
+name = "acme"
+balance = 100
+[accounts.http.chuangrui]
+name = "cr"
+pwd = "pw1"
+access_secret = "as1"
+review_messages = true
+review_threshold = 1
+"""
+
+
+def test_chuangrui_manual_review_holds_then_approve_sends_and_reject_reports_reject() -> None:
+    from urllib.parse import parse_qs
+
+    async def main() -> None:
+        rx = await Receiver().start()
+        toml = CHUANGRUI_REVIEW + f'\n[accounts.callbacks]\nreport_url = "{rx.url("/dlr")}"\n'
+        try:
+            async with admin_env(toml) as (env, admin):
+
+                async def send(numbers: str) -> str:
+                    resp = await env.client.post(
+                        "/sms",
+                        data={
+                            "name": "cr",
+                            "pwd": "pw1",
+                            "type": "pt",
+                            "mobile": numbers,
+                            "content": "新品上市",
+                            "sign": "签名",
+                        },
+                    )
+                    line = await resp.text()
+                    assert line.startswith("0,"), line
+                    return line.split(",")[1]
+
+                small = await send("13800138000")  # at the threshold: released at once
+                held = await send("13800138001,13800138002")
+                rejected = await send("13800138003,13800138004")
+                assert env.account().balance == 95  # billed at acceptance, held or not
+                await rx.wait_for(1)
+                await asyncio.sleep(0.5)
+                assert [parse_qs(g["body"].decode())["sendid"][0] for g in rx.got] == [small]
+
+                listed = await call(admin, "GET", "/api/batches?held=true")
+                assert sorted(b["batch_id"] for b in listed) == sorted([held, rejected])
+                view = await call(admin, "GET", f"/api/batches/{held}")
+                assert {m["effective_state"] for m in view["messages"]} == {"HELD"}
+
+                await call(admin, "POST", f"/api/batches/{rejected}/reject", {}, status=400)
+                got = await call(admin, "POST", f"/api/batches/{held}/approve")
+                assert got == {"batch_id": held, "released": 2, "refunded": 0}
+                got = await call(
+                    admin, "POST", f"/api/batches/{rejected}/reject", {"reason": "营销内容"}
+                )
+                assert got == {"batch_id": rejected, "released": 2, "refunded": 2}
+                assert env.account().balance == 97
+                await rx.wait_for(3)
+                await asyncio.sleep(0.6)
+                reports = {}
+                for g in rx.got[1:]:
+                    form = parse_qs(g["body"].decode())
+                    for mobile in form["mobile"][0].split(","):
+                        reports[mobile] = (form["sendid"][0], form["state"][0])
+                assert reports == {
+                    "13800138001": (held, "DELIVRD"),
+                    "13800138002": (held, "DELIVRD"),
+                    "13800138003": (rejected, "REJECT"),
+                    "13800138004": (rejected, "REJECT"),
+                }
+                again = await call(admin, "POST", f"/api/batches/{held}/approve")
+                assert again["released"] == 0
+        finally:
+            await rx.stop()
+
+    run(main)
