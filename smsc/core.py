@@ -33,7 +33,7 @@ from smsc.model import (
 from smsc.outbox import Outbox, insert_op
 from smsc.receipts import PendingReceipt, ReceiptScheduler
 from smsc.routing import ServiceCodeRouter
-from smsc.rules import BlacklistPolicy, Carrier, CarrierConfig, MessageFacts
+from smsc.rules import BlacklistPolicy, Carrier, CarrierConfig, Decision, MessageFacts
 from smsc.sends import SendService
 from smsc.throttle import TokenBucket
 from storage.schema import accounts as accounts_table
@@ -86,6 +86,17 @@ def format_message_id(pk: int, fmt: str) -> str:
 HELD = "HELD"  # waiting for a reviewer (messages.state and outcome)
 HELD_UNTIL = 4102444800.0  # 2100-01-01: a held message's deliver_at until it is released
 REVIEW_REJECTED = "REJECT"  # Chuangrui's state for a message rejected in review (审核驳回)
+# Stands in for the carrier's decision while a message is held: no delivery, no receipt.
+_HELD_DECISION = Decision(
+    outcome=HELD,  # type: ignore[arg-type]
+    smpp_err=0,
+    network_error_code=0,
+    stat="",
+    deliver_at=HELD_UNTIL,
+    enroute_at=None,
+    rule="review",
+    reason="held for manual review",
+)
 
 
 def decision_event(row: Any) -> dict[str, Any]:
@@ -260,28 +271,32 @@ class Smsc:
             )
         now = self.clock()
         pk = self.next_id("messages")
-        if sub.hold:
-            return self._submit_held(account, sub, pk, now, on_stored)
         if sub.message_id:
             message_id = sub.message_id
         elif sub.id_format is not None:
             message_id = sub.id_format(pk)
         else:
             message_id = format_message_id(pk, account.message_id_format)
-        decision = self.carrier.decide(
-            MessageFacts(
-                account=account.name,
-                protocol=sub.protocol,
-                source=sub.source,
-                destination=sub.destination,
-                text=sub.text,
-                submitted_at=now,
-                validity_at=sub.validity_at,
-                schedule_at=sub.schedule_at,
-                message_id=message_id,
-            ),
-            account.rules,
-            blacklisted,
+        held = sub.hold
+        # A message held for manual review gets its carrier decision when released (release)
+        decision = (
+            _HELD_DECISION
+            if held
+            else self.carrier.decide(
+                MessageFacts(
+                    account=account.name,
+                    protocol=sub.protocol,
+                    source=sub.source,
+                    destination=sub.destination,
+                    text=sub.text,
+                    submitted_at=now,
+                    validity_at=sub.validity_at,
+                    schedule_at=sub.schedule_at,
+                    message_id=message_id,
+                ),
+                account.rules,
+                blacklisted,
+            )
         )
         outcome = str(decision.outcome)
         group = sub.group
@@ -315,7 +330,7 @@ class Smsc:
             "submitted_at": now,
             "schedule_at": sub.schedule_at,
             "validity_at": sub.validity_at,
-            "state": "ACCEPTD",
+            "state": HELD if held else "ACCEPTD",
             "outcome": outcome,
             "deliver_at": decision.deliver_at,
             "enroute_at": enroute_at,
@@ -323,7 +338,7 @@ class Smsc:
             "stat": decision.stat,
             "rule": decision.rule,
             # no receipt owed: the message is "done" when the carrier's decision comes due
-            "done_at": None if needs_receipt else decision.deliver_at,
+            "done_at": None if needs_receipt or held else decision.deliver_at,
             "extra": json.dumps(sub.extra) if sub.extra else None,
         }
         # The decision (rule, outcome, deliver_at) is in the message row itself; the admin view
@@ -351,10 +366,10 @@ class Smsc:
                 group_key=group_key if group and group[2] == 1 else None,
                 extra=sub.extra if sub.protocol == "http" else None,
             )
-            if needs_receipt
+            if needs_receipt and not held
             else None
         )
-        echo = self.carrier.is_echo(sub.destination)
+        echo = not held and self.carrier.is_echo(sub.destination)
 
         def stored(err: BaseException | None) -> None:
             if err is None:
@@ -374,65 +389,6 @@ class Smsc:
                 )
                 if account.balance is not None:
                     account.balance += units
-            on_stored(err)
-
-        self.writer.write_then(ops, stored)
-        return Accepted(pk, message_id)
-
-    def _submit_held(
-        self,
-        account: Account,
-        sub: Submit,
-        pk: int,
-        now: float,
-        on_stored: Callable[[BaseException | None], None],
-    ) -> Accepted:
-        """Store a message held for manual review (Chuangrui 人工审核): billed, not yet sent.
-
-        The carrier decides only when a reviewer releases it (``release``); until then it is
-        ``HELD`` with a far-future deliver_at, and no receipt is scheduled.
-        """
-        message_id = sub.message_id or format_message_id(pk, account.message_id_format)
-        units = sub.units
-        row = {
-            "id": pk,
-            "message_id": message_id,
-            "account": account.name,
-            "protocol": sub.protocol,
-            "bind_id": sub.bind_id,
-            "source": sub.source,
-            "destination": sub.destination,
-            "data_coding": sub.data_coding,
-            "esm_class": sub.esm_class,
-            "body": sub.body,
-            "text": sub.text,
-            "group_ref": None,
-            "group_total": None,
-            "group_seq": None,
-            "registered_delivery": int(sub.receipt),
-            "submitted_at": now,
-            "schedule_at": sub.schedule_at,
-            "validity_at": sub.validity_at,
-            "state": HELD,
-            "outcome": HELD,
-            "deliver_at": HELD_UNTIL,
-            "enroute_at": None,
-            "err": 0,
-            "stat": "",
-            "rule": "review",
-            "done_at": None,
-            "extra": json.dumps(sub.extra) if sub.extra else None,
-        }
-        ops: list[Any] = [(_INSERT_MESSAGE, row)]
-        if account.balance is not None:
-            account.balance -= units
-            ops.append((_DEBIT, {"acc": account.name, "n": units}))
-
-        def stored(err: BaseException | None) -> None:
-            if err is None:
-                self.submitted += 1
-            elif account.balance is not None:
-                account.balance += units
             on_stored(err)
 
         self.writer.write_then(ops, stored)
