@@ -264,7 +264,11 @@ class Smsc:
         units = sub.units
         if account.balance is not None and account.balance < units:
             raise SubmitRejected(Rejection.NO_BALANCE, f"account {account.name} has no balance")
-        blacklisted = self.blacklist.contains(account.name, sub.destination)
+        blacklisted = (
+            self.blacklist.contains(account.name, sub.destination)
+            if sub.blacklisted is None
+            else sub.blacklisted
+        )
         if blacklisted and self.carrier.config.blacklisted is BlacklistPolicy.REJECT:
             raise SubmitRejected(
                 Rejection.BLACKLISTED, f"destination {sub.destination} is blacklisted"

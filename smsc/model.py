@@ -61,6 +61,7 @@ class Submit:
     units: int = 1  # billing units: 1 per part on binary protocols; 70/67 rule for HTTP texts
     throttle: bool = True  # False: the caller applied the throughput limit (per HTTP request)
     hold: bool = False  # held for manual content review: no carrier decision until released
+    blacklisted: bool | None = None  # None: the core looks the destination up itself
 
 
 @dataclass(slots=True, frozen=True)

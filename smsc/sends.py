@@ -121,6 +121,20 @@ class SendService:
     def recipients(self, numbers: Sequence[str]) -> mobiles.Recipients:
         return mobiles.classify(numbers)
 
+    def is_blacklisted(self, account: str, number: str) -> bool:
+        """``number`` (11-digit mainland form) is blacklisted in any way it may have been written.
+
+        Entries keep the form they were added in (an MO from ``+8613800138000`` that said TD
+        blacklists ``8613800138000``); vendor sends name the 11-digit number, so they look
+        for the country-code forms too.
+        """
+        contains = self.smsc.blacklist.contains
+        return (
+            contains(account, number)
+            or contains(account, "86" + number)
+            or contains(account, "0086" + number)
+        )
+
     def units(self, text: str) -> int:
         return textrules.billing_units(text)
 
@@ -152,11 +166,14 @@ class SendService:
                 texts[norm] = text
         blacklisted: list[str] = []
         targets: list[str] = []
+        listed: set[str] = set()
         for n in rec.valid:
-            if smsc.blacklist.contains(account.name, n) and req.blacklisted == "reject":
-                blacklisted.append(n)
-            else:
-                targets.append(n)
+            if self.is_blacklisted(account.name, n):
+                listed.add(n)
+                if req.blacklisted == "reject":
+                    blacklisted.append(n)
+                    continue
+            targets.append(n)
         if not targets:
             if blacklisted:
                 raise SendRefused(Refusal.BLACKLISTED, "every recipient is blacklisted")
@@ -218,6 +235,7 @@ class SendService:
                 units=u,
                 throttle=False,
                 hold=req.hold,
+                blacklisted=n in listed,
             )
             try:
                 smsc.submit(account, sub, _resolver(fut))

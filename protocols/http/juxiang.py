@@ -266,7 +266,7 @@ async def _gsend(ctx: HttpContext, account: Account, params: dict[str, str]) -> 
         raise Refused(6008, detail="PHS and mobile numbers mixed in one request")
 
     protected = {mobiles.normalize(n) for n in _settings(account).get("protected") or ()}
-    blacklist = ctx.smsc.blacklist
+    is_blacklisted = ctx.smsc.sends.is_blacklisted
     shown: dict[str, str] = {}  # normalized -> as given, for the success list
     failed: list[tuple[str, int]] = []  # (as given, errid) in request order
     for number in head:
@@ -275,7 +275,7 @@ async def _gsend(ctx: HttpContext, account: Account, params: dict[str, str]) -> 
             failed.append((number, 6008))
         elif norm in protected:
             failed.append((number, 6004))
-        elif blacklist.contains(account.name, norm):
+        elif is_blacklisted(account.name, norm):
             failed.append((number, 6009))
         else:
             shown.setdefault(norm, number)

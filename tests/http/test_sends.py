@@ -373,3 +373,23 @@ callbacks = {{ report_url = "{rx.url("/dlr")}" }}
             await rx.stop()
 
     run(main)
+
+
+def test_an_unsubscribe_from_an_international_number_blocks_vendor_sends() -> None:
+    """TD from +8613800138000 (as an SMPP MO writes it) stops sends to 13800138000."""
+
+    async def main() -> None:
+        async with vendor_env(account()) as env:
+            acc = env.account()
+            await env.mo("+8613900000007", "1069001", "TD")
+            with pytest.raises(SendRefused) as exc:
+                await env.smsc.sends.send(acc, SendRequest("zrwinfo", [("13900000007", "【a】x")]))
+            assert exc.value.reason is Refusal.BLACKLISTED
+            # "receipt" policy: sent, and the carrier reports DTBLACK
+            r = await env.smsc.sends.send(
+                acc, SendRequest("caih", [("13900000007", "【a】x")], blacklisted="receipt")
+            )
+            [msg] = [m for m in await env.messages() if m["message_id"] == r.batch_id]
+            assert msg["outcome"] == "DTBLACK"
+
+    run(main)
