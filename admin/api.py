@@ -17,22 +17,17 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
-from sqlalchemy import Engine, bindparam, func, select, update
 
 from admin.metrics import render
 from admin.openapi import SPEC as OPENAPI
-from smsc import textrules
+from smsc import routing
 from smsc.accounts import Account
 from smsc.catalogue import KINDS, CatalogueError
 from smsc.core import Smsc
 from smsc.errors import ConfigError
+from smsc.records import PUSH_STATES, loads
 from smsc.rules import carrier_to_dict, parse_rules, rules_to_dict
 from storage.db import check as storage_check
-from storage.schema import accounts as accounts_table
-from storage.schema import events as events_table
-from storage.schema import messages as messages_table
-from storage.schema import mo as mo_table
-from storage.schema import outbox as outbox_table
 
 log = logging.getLogger("smsc.admin")
 
@@ -41,17 +36,6 @@ REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("registry", CollectorRegist
 
 MAX_LIMIT = 1000
 MAX_BALANCE = 2**62  # the column is a BIGINT; larger numbers would fail in storage
-# A top-up is written as a delta, like the debits of sends (smsc.core._DEBIT): the writer may
-# commit debits queued after it before it, and a sum comes out right in any order.
-_CREDIT = (
-    update(accounts_table)
-    .where(accounts_table.c.name == bindparam("acc"))
-    .values(balance=func.coalesce(accounts_table.c.balance, 0) + bindparam("n"))
-)
-_UNLIMITED = (
-    update(accounts_table).where(accounts_table.c.name == bindparam("acc")).values(balance=None)
-)
-PUSH_STATES = ("pending", "done", "gave_up")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -142,20 +126,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _loads(text: str | None) -> Any:
-    """A JSON column as data; text that is not JSON is shown as it is."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _message_out(smsc: Smsc, row: dict[str, Any], now: float) -> dict[str, Any]:
     row["effective_state"] = smsc.effective_state(row, now)
     row.pop("body", None)
-    row["extra"] = _loads(row.get("extra"))
+    row["extra"] = loads(row.get("extra"))
     return row
 
 
@@ -263,25 +237,11 @@ async def account_balance(request: web.Request) -> web.Response:
             return _error(400, "set must be an integer >= 0, or null for unlimited")
     if new is not None and new > MAX_BALANCE:
         return _error(400, f"the balance may be at most {MAX_BALANCE}")
-    # The change in memory and the queued write happen in one loop step: sends check and
-    # debit this same object on the loop, so none can see the balance half-changed.
-    op = (
-        (_UNLIMITED, {"acc": acc.name})
-        if new is None
-        else (_CREDIT, {"acc": acc.name, "n": new - (old or 0)})
-    )
-    event = smsc._event_op("balance", acc.name, None, {"old": old, "new": new})
-    acc.balance = new
     try:
-        await smsc.writer.write([op, event])
-    except Exception as exc:  # noqa: BLE001 - storage down: undo and say so
-        if new is None or old is None:
-            acc.balance = old
-        elif acc.balance is not None:
-            acc.balance -= new - old
+        await smsc.change_balance(acc, new)
+    except Exception as exc:  # noqa: BLE001 - storage down: the core undid it; say so
         log.error("event=balance_store_failed account=%s error=%r", acc.name, exc)
         return _error(503, "could not store the balance", detail=repr(exc))
-    log.info("event=balance_changed account=%s old=%s new=%s", acc.name, old, new)
     return _json({"name": acc.name, "balance": acc.balance})
 
 
@@ -483,30 +443,15 @@ async def messages_search(request: web.Request) -> web.Response:
     """Single records (单条记录): by account, number, time and signature."""
     q = request.query
     smsc = request.app[SMSC]
-    limit = _limit(q)
-    since, until = _epoch(q, "since"), _epoch(q, "until")
-    sign = (q.get("sign") or "").strip("【】[] ") or None
-
-    def run() -> list[dict[str, Any]]:
-        m = messages_table.c
-        stmt = select(messages_table).order_by(m.id.desc()).limit(limit)
-        for column, value in (
-            (m.account, q.get("account")),
-            (m.destination, q.get("destination")),
-            (m.source, q.get("source")),
-        ):
-            if value:
-                stmt = stmt.where(column == value)
-        if since is not None:
-            stmt = stmt.where(m.submitted_at >= since)
-        if until is not None:
-            stmt = stmt.where(m.submitted_at < until)
-        if sign is not None:
-            stmt = stmt.where(m.text.contains(f"【{sign}】", autoescape=True))
-        with smsc.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
-
-    rows = await asyncio.get_running_loop().run_in_executor(None, run)
+    rows = await smsc.records.messages(
+        account=q.get("account") or None,
+        destination=q.get("destination") or None,
+        source=q.get("source") or None,
+        since=_epoch(q, "since"),
+        until=_epoch(q, "until"),
+        sign=(q.get("sign") or "").strip("【】[] ") or None,
+        limit=_limit(q),
+    )
     now = smsc.clock()
     return _json([_message_out(smsc, r, now) for r in rows])
 
@@ -545,18 +490,16 @@ async def mo_unrouted(request: web.Request) -> web.Response:
 def _extension(smsc: Smsc, row: Mapping[str, Any]) -> str | None:
     """What follows the account's (longest) service code in an MO's destination."""
     acc = smsc.accounts.get(row["account"]) if row["account"] else None
-    if acc is None:
+    destination = row["destination"]
+    if acc is None or not any(destination.startswith(c) for c in acc.service_codes):
         return None
-    codes = [c for c in acc.service_codes if row["destination"].startswith(c)]
-    return row["destination"][len(max(codes, key=len)) :] if codes else None
+    return routing.extension(acc.service_codes, destination)
 
 
 async def mo_list(request: web.Request) -> web.Response:
     """MO replies (短信回复): by account, sender mobile, extension number and time."""
     q = request.query
     smsc = request.app[SMSC]
-    limit = _limit(q)
-    since, until = _epoch(q, "since"), _epoch(q, "until")
     account = q.get("account") or None
     extension = q.get("extension")
     destinations: list[str] | None = None
@@ -565,24 +508,14 @@ async def mo_list(request: web.Request) -> web.Response:
             return _error(400, "extension must be digits")
         owners = [smsc.accounts.get(account)] if account else smsc.accounts.all()
         destinations = [c + extension for a in owners if a for c in a.service_codes]
-
-    def run() -> list[dict[str, Any]]:
-        c = mo_table.c
-        stmt = select(mo_table).order_by(c.id.desc()).limit(limit)
-        if account:
-            stmt = stmt.where(c.account == account)
-        if q.get("source"):
-            stmt = stmt.where(c.source == q["source"])
-        if destinations is not None:
-            stmt = stmt.where(c.destination.in_(destinations))
-        if since is not None:
-            stmt = stmt.where(c.received_at >= since)
-        if until is not None:
-            stmt = stmt.where(c.received_at < until)
-        with smsc.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
-
-    rows = await asyncio.get_running_loop().run_in_executor(None, run)
+    rows = await smsc.records.mo(
+        account=account,
+        source=q.get("source") or None,
+        destinations=destinations,
+        since=_epoch(q, "since"),
+        until=_epoch(q, "until"),
+        limit=_limit(q),
+    )
     for r in rows:
         r["extension"] = _extension(smsc, r)
     return _json(rows)
@@ -592,14 +525,14 @@ async def mo_list(request: web.Request) -> web.Response:
 
 
 def _batch_out(row: dict[str, Any]) -> dict[str, Any]:
-    row["extra"] = _loads(row.get("extra"))
+    row["extra"] = loads(row.get("extra"))
     return row
 
 
 async def batches_list(request: web.Request) -> web.Response:
     """Batch records (批次记录): one row per accepted vendor API call."""
     q = request.query
-    rows = await request.app[SMSC].sends.batches(
+    rows = await request.app[SMSC].records.batches(
         q.get("account") or None,
         since=_epoch(q, "since"),
         until=_epoch(q, "until"),
@@ -611,110 +544,40 @@ async def batches_list(request: web.Request) -> web.Response:
     return _json([_batch_out(r) for r in rows])
 
 
-def _batch_messages(engine: Engine, batch: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The messages of one batch: by id when they share it, else by the batch in ``extra``."""
-    m = messages_table.c
-    bid, account = batch["batch_id"], batch["account"]
-    with engine.connect() as conn:
-        found = {
-            r["id"]: dict(r)
-            for r in conn.execute(
-                select(messages_table).where(m.message_id == bid, m.account == account)
-            ).mappings()
-        }
-        if len(found) < batch["accepted"]:  # per-message ids (zrwinfo smUuid)
-            stmt = select(messages_table).where(
-                m.account == account,
-                m.submitted_at >= batch["created_at"],
-                m.extra.contains(f'"batch": {json.dumps(bid)}', autoescape=True),
-            )
-            for r in conn.execute(stmt).mappings():
-                extra = _loads(r["extra"])
-                if isinstance(extra, dict) and extra.get("batch") == bid:
-                    found[r["id"]] = dict(r)
-    return [found[k] for k in sorted(found)]
+async def _batch(request: web.Request) -> dict[str, Any]:
+    batch = await request.app[SMSC].records.batch(
+        request.match_info["batch_id"], request.query.get("account") or None
+    )
+    if batch is None:
+        raise _raise(404, "no such batch")
+    return batch
 
 
 async def batch_show(request: web.Request) -> web.Response:
     smsc = request.app[SMSC]
-    rows = await smsc.sends.batches(
-        request.query.get("account") or None, batch_id=request.match_info["batch_id"], limit=1
-    )
-    if not rows:
-        return _error(404, "no such batch")
-    batch = _batch_out(rows[0])
-    messages = await asyncio.get_running_loop().run_in_executor(
-        None, _batch_messages, smsc.engine, batch
-    )
+    batch = _batch_out(await _batch(request))
+    messages = await smsc.records.batch_messages(batch)
     now = smsc.clock()
     batch["messages"] = [_message_out(smsc, r, now) for r in messages]
     return _json(batch)
 
 
 async def batch_cancel(request: web.Request) -> web.Response:
-    """Cancel what is not delivered yet of a batch (a scheduled send, vendor-apis §7.14).
-
-    No vendor documents a cancel API, so this is the console's: every message of the batch
-    not yet final becomes DELETED (no report is pushed for it) and its units are refunded.
-    """
-    smsc = request.app[SMSC]
-    rows = await smsc.sends.batches(
-        request.query.get("account") or None, batch_id=request.match_info["batch_id"], limit=1
-    )
-    if not rows:
-        return _error(404, "no such batch")
-    batch = rows[0]
-    messages = await asyncio.get_running_loop().run_in_executor(
-        None, _batch_messages, smsc.engine, batch
-    )
-    now = smsc.clock()
-    live = [m for m in messages if smsc.effective_state(m, now) in ("ENROUTE", "ACCEPTD")]
-    cancelled = 0
-    for message_id in sorted({m["message_id"] for m in live}):
-        cancelled += await smsc.cancel(batch["account"], message_id)
-    units = sum(textrules.billing_units(m["text"] or "") for m in live) if cancelled else 0
-    refunded = await smsc.credit(batch["account"], units, f"batch {batch['batch_id']} cancelled")
-    log.info(
-        "event=batch_cancelled account=%s batch=%s messages=%d refunded=%d",
-        batch["account"],
-        batch["batch_id"],
-        cancelled,
-        refunded,
-    )
+    """Cancel what is not delivered yet of a batch (a scheduled send) and refund it."""
+    batch = await _batch(request)
+    cancelled, refunded = await request.app[SMSC].sends.cancel_batch(batch)
     return _json({"batch_id": batch["batch_id"], "cancelled": cancelled, "refunded": refunded})
 
 
 async def _batch_review(request: web.Request, approve: bool) -> web.Response:
     """A reviewer's decision on a batch held for manual review (Chuangrui 人工审核)."""
-    smsc = request.app[SMSC]
-    data = await _body(request) if request.can_read_body else {}
+    data = await _optional_body(request)
     reason = data.get("reason", "")
     if not isinstance(reason, str) or (not approve and not reason.strip()):
         return _error(400, "reason is required" if not approve else "reason must be a string")
-    rows = await smsc.sends.batches(
-        request.query.get("account") or None, batch_id=request.match_info["batch_id"], limit=1
-    )
-    if not rows:
-        return _error(404, "no such batch")
-    batch = rows[0]
-    messages = await asyncio.get_running_loop().run_in_executor(
-        None, _batch_messages, smsc.engine, batch
-    )
-    held = [m["id"] for m in messages if m["state"] == "HELD"]
-    released = await smsc.release(batch["account"], held, approve, reason)
-    refunded = 0
-    if not approve and released:
-        units = sum(textrules.billing_units(m["text"] or "") for m in released)
-        refunded = await smsc.credit(batch["account"], units, "rejected in review")
-    log.info(
-        "event=batch_reviewed account=%s batch=%s approved=%s messages=%d reason=%r",
-        batch["account"],
-        batch["batch_id"],
-        approve,
-        len(released),
-        reason,
-    )
-    return _json({"batch_id": batch["batch_id"], "released": len(released), "refunded": refunded})
+    batch = await _batch(request)
+    released, refunded = await request.app[SMSC].sends.review_batch(batch, approve, reason)
+    return _json({"batch_id": batch["batch_id"], "released": released, "refunded": refunded})
 
 
 async def batch_approve(request: web.Request) -> web.Response:
@@ -728,61 +591,22 @@ async def batch_reject(request: web.Request) -> web.Response:
 async def pushes_list(request: web.Request) -> web.Response:
     """The outbox: status reports and MO waiting, delivered or given up (HTTP pushes and binds)."""
     q = request.query
-    smsc = request.app[SMSC]
-    limit = _limit(q)
-    state = _choice(q, "state", PUSH_STATES)
-    kind = _choice(q, "kind", ("receipt", "mo"))
-    account = q.get("account") or None
-    protocol = q.get("protocol") or None
-
-    def run() -> list[dict[str, Any]]:
-        c = outbox_table.c
-        stmt = select(outbox_table).order_by(c.id.desc()).limit(limit)
-        if account:
-            stmt = stmt.where(c.account == account)
-        if kind:
-            stmt = stmt.where(c.kind == kind)
-        if protocol:
-            stmt = stmt.where(c.protocol == protocol)
-        if state == "pending":
-            stmt = stmt.where(c.done_at.is_(None))
-        elif state == "done":
-            stmt = stmt.where(c.done_at.is_not(None), c.gave_up_at.is_(None))
-        elif state == "gave_up":
-            stmt = stmt.where(c.gave_up_at.is_not(None))
-        with smsc.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
-
-    rows = await asyncio.get_running_loop().run_in_executor(None, run)
-    for r in rows:
-        r["payload"] = _loads(r["payload"])
-        r["state"] = (
-            "gave_up" if r["gave_up_at"] is not None else "done" if r["done_at"] else "pending"
-        )
+    rows = await request.app[SMSC].records.outbox(
+        account=q.get("account") or None,
+        kind=_choice(q, "kind", ("receipt", "mo")),
+        protocol=q.get("protocol") or None,
+        state=_choice(q, "state", PUSH_STATES),
+        limit=_limit(q),
+    )
     return _json(rows)
 
 
 async def events_list(request: web.Request) -> web.Response:
-    """The event log (cancels, MO, balance changes, low-balance alerts)."""
+    """The event log (cancels, MO, balance changes, low-balance alerts, reviews)."""
     q = request.query
-    smsc = request.app[SMSC]
-    limit = _limit(q)
-    account = q.get("account") or None
-    kind = q.get("kind") or None
-
-    def run() -> list[dict[str, Any]]:
-        c = events_table.c
-        stmt = select(events_table).order_by(c.id.desc()).limit(limit)
-        if account:
-            stmt = stmt.where(c.account == account)
-        if kind:
-            stmt = stmt.where(c.kind == kind)
-        with smsc.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
-
-    rows = await asyncio.get_running_loop().run_in_executor(None, run)
-    for r in rows:
-        r["detail"] = _loads(r["detail"])
+    rows = await request.app[SMSC].records.events(
+        account=q.get("account") or None, kind=q.get("kind") or None, limit=_limit(q)
+    )
     return _json(rows)
 
 

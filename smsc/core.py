@@ -32,6 +32,7 @@ from smsc.model import (
 )
 from smsc.outbox import Outbox, insert_op
 from smsc.receipts import PendingReceipt, ReceiptScheduler
+from smsc.records import Records
 from smsc.routing import ServiceCodeRouter
 from smsc.rules import BlacklistPolicy, Carrier, CarrierConfig, Decision, MessageFacts
 from smsc.sends import SendService
@@ -58,6 +59,14 @@ _DEBIT = (
     update(accounts_table)
     .where(accounts_table.c.name == bindparam("acc"))
     .values(balance=accounts_table.c.balance - bindparam("n"))
+)
+_CREDIT = (
+    update(accounts_table)
+    .where(accounts_table.c.name == bindparam("acc"))
+    .values(balance=func.coalesce(accounts_table.c.balance, 0) + bindparam("n"))
+)
+_SET_UNLIMITED = (
+    update(accounts_table).where(accounts_table.c.name == bindparam("acc")).values(balance=None)
 )
 
 _ID_TABLES = {
@@ -158,6 +167,7 @@ class Smsc:
             loop, clock, writer.write_then, self.outbox.add, self.next_id
         )
         self.catalogue = Catalogue(engine, writer.write, self.next_id, clock)
+        self.records = Records(engine, loop)
         self.sends = SendService(self)
         self._ids: dict[str, int] = {}
         self._buckets: dict[str, TokenBucket] = {}
@@ -572,22 +582,39 @@ class Smsc:
         await self.writer.write(ops)
         return len(live)
 
+    async def change_balance(
+        self, account: Account, new: int | None, kind: str = "balance", **detail: Any
+    ) -> None:
+        """Set a balance (None: unlimited) in memory and storage, with an event.
+
+        Written as a delta, like the debits of sends: the writer may commit debits queued after
+        it before it, and a sum comes out right in any order. Memory changes in the same loop
+        step as the write is queued, so no send sees the balance half-changed.
+        """
+        old = account.balance
+        op = (
+            (_SET_UNLIMITED, {"acc": account.name})
+            if new is None
+            else (_CREDIT, {"acc": account.name, "n": new - (old or 0)})
+        )
+        event = self._event_op(kind, account.name, None, {"old": old, "new": new, **detail})
+        account.balance = new
+        try:
+            await self.writer.write([op, event])
+        except BaseException:
+            if new is None or old is None:
+                account.balance = old
+            elif account.balance is not None:
+                account.balance -= new - old
+            raise
+        log.info("event=%s_changed account=%s old=%s new=%s", kind, account.name, old, new)
+
     async def credit(self, account: str, units: int, reason: str) -> int:
-        """Give billing units back (a cancelled scheduled send); returns the units credited."""
+        """Give billing units back (a cancelled or rejected send); returns the units credited."""
         acc = self.accounts.get(account)
         if acc is None or acc.balance is None or units <= 0:
             return 0
-        acc.balance += units  # memory first, like every debit; the delta write follows
-        try:
-            await self.writer.write(
-                [
-                    (_DEBIT, {"acc": account, "n": -units}),
-                    self._event_op("refund", account, None, {"units": units, "reason": reason}),
-                ]
-            )
-        except Exception:
-            acc.balance -= units
-            raise
+        await self.change_balance(acc, acc.balance + units, "refund", units=units, reason=reason)
         return units
 
     def _event_op(self, kind: str, account: str | None, message_id: str | None, detail: Any) -> Any:

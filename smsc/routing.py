@@ -10,6 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+def extension(service_codes: Iterable[str], destination: str) -> str:
+    """What follows the longest of ``service_codes`` prefixing ``destination`` ("" if none).
+
+    Every MO push names it (zrwinfo ``extno``, CAIH ``extend``, Chuangrui's system + custom
+    extension), and the admin API lists MO by it.
+    """
+    best = ""
+    for code in service_codes:
+        if destination.startswith(code) and len(code) > len(best):
+            best = code
+    return destination[len(best) :] if best else ""
+
+
 class ServiceCodeRouter:
     def __init__(self, owners: Iterable[tuple[str, str]] = ()) -> None:
         """``owners``: (service_code, account) pairs."""

@@ -351,37 +351,60 @@ class SendService:
         await self.smsc.writer.write([(stmt, {})])
         return row
 
-    # -- records ------------------------------------------------------------------------------
+    # -- batches after the fact (the console) -------------------------------------------
 
-    async def batches(
-        self,
-        account: str | None = None,
-        *,
-        since: float | None = None,
-        until: float | None = None,
-        vendor: str | None = None,
-        batch_id: str | None = None,
-        held: bool = False,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        def run() -> list[dict[str, Any]]:
-            q = select(batches_table).order_by(batches_table.c.id.desc()).limit(limit)
-            if account:
-                q = q.where(batches_table.c.account == account)
-            if since is not None:
-                q = q.where(batches_table.c.created_at >= since)
-            if until is not None:
-                q = q.where(batches_table.c.created_at < until)
-            if vendor:
-                q = q.where(batches_table.c.vendor == vendor)
-            if batch_id:
-                q = q.where(batches_table.c.batch_id == batch_id)
-            if held:  # sent for manual review (the flag is in extra; few rows carry it)
-                q = q.where(batches_table.c.extra.contains('"held": true'))
-            with self.smsc.engine.connect() as conn:
-                return [dict(r) for r in conn.execute(q).mappings()]
+    async def cancel_batch(self, batch: dict[str, Any]) -> tuple[int, int]:
+        """Cancel what is not delivered yet of a batch (a scheduled send, vendor-apis §7.14).
 
-        return await self.smsc.loop.run_in_executor(None, run)
+        No vendor documents a cancel API, so this is the console's: every message not yet
+        final becomes DELETED (no report is pushed for it) and its units are refunded.
+        Returns (messages cancelled, units refunded).
+        """
+        smsc = self.smsc
+        messages = await smsc.records.batch_messages(batch)
+        now = smsc.clock()
+        live = [m for m in messages if smsc.effective_state(m, now) in ("ENROUTE", "ACCEPTD")]
+        cancelled = 0
+        for message_id in sorted({m["message_id"] for m in live}):
+            cancelled += await smsc.cancel(batch["account"], message_id)
+        units = sum(textrules.billing_units(m["text"] or "") for m in live) if cancelled else 0
+        refunded = await smsc.credit(
+            batch["account"], units, f"batch {batch['batch_id']} cancelled"
+        )
+        log.info(
+            "event=batch_cancelled account=%s batch=%s messages=%d refunded=%d",
+            batch["account"],
+            batch["batch_id"],
+            cancelled,
+            refunded,
+        )
+        return cancelled, refunded
+
+    async def review_batch(
+        self, batch: dict[str, Any], approve: bool, reason: str = ""
+    ) -> tuple[int, int]:
+        """A reviewer's decision on a batch held for manual review (Chuangrui 人工审核).
+
+        Approved messages go to the carrier now; rejected ones end in REJECT and are refunded.
+        Returns (messages released, units refunded).
+        """
+        smsc = self.smsc
+        messages = await smsc.records.batch_messages(batch)
+        held = [m["id"] for m in messages if m["state"] == "HELD"]
+        released = await smsc.release(batch["account"], held, approve, reason)
+        refunded = 0
+        if not approve and released:
+            units = sum(textrules.billing_units(m["text"] or "") for m in released)
+            refunded = await smsc.credit(batch["account"], units, "rejected in review")
+        log.info(
+            "event=batch_reviewed account=%s batch=%s approved=%s messages=%d reason=%r",
+            batch["account"],
+            batch["batch_id"],
+            approve,
+            len(released),
+            reason,
+        )
+        return len(released), refunded
 
 
 _REFUSAL = {

@@ -36,11 +36,10 @@ from protocols.http.common import (
     HttpContext,
     beijing,
     client_ip,
-    mo_extension,
     parse_beijing,
 )
 from protocols.http.push import PushRequest
-from smsc import mobiles, textrules
+from smsc import mobiles, routing, textrules
 from smsc.accounts import Account
 from smsc.catalogue import Template
 from smsc.model import OutboxItem
@@ -547,7 +546,7 @@ def render_mo(ctx: HttpContext, account: Account, items: list[OutboxItem]) -> Pu
     """
     p = items[0].payload
     destination = str(p.get("destination", ""))
-    extend = mo_extension(account, destination)
+    extend = routing.extension(account.service_codes, destination)
     received = p.get("received_at") or ctx.clock()
     fields = _auth_fields(ctx, account)
     fields.update(

@@ -43,11 +43,10 @@ from protocols.http.common import (
     beijing,
     client_ip,
     form_params,
-    mo_extension,
     parse_beijing,
 )
 from protocols.http.push import PushRequest
-from smsc import mobiles, textrules
+from smsc import mobiles, routing, textrules
 from smsc.accounts import Account
 from smsc.model import OutboxItem
 from smsc.sends import Refusal, SendRefused, SendRequest
@@ -341,7 +340,7 @@ def render_mo(ctx: HttpContext, account: Account, items: list[OutboxItem]) -> Pu
                     mobiles.normalize(str(p.get("source") or "")),
                     mo_content(str(p.get("text") or "")),
                     beijing(float(received), TIME_FORMAT),
-                    mo_extension(account, str(p.get("destination") or "")),
+                    routing.extension(account.service_codes, str(p.get("destination") or "")),
                 )
             )
         )

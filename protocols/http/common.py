@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from smsc.accounts import Account
     from smsc.config import Config, HttpConfig
     from smsc.core import Smsc
 
@@ -81,19 +80,6 @@ async def form_params(request: web.Request) -> dict[str, str]:
             form = await request.post()
             params.update({k: str(v) for k, v in form.items()})
     return params
-
-
-def mo_extension(account: Account, destination: str) -> str:
-    """An MO's extension: its destination after the account's longest matching service code.
-
-    Every vendor's MO push carries it (zrwinfo ``extno``, CAIH ``extend``, Chuangrui's system +
-    custom extension); "" when no service code of the account prefixes the destination.
-    """
-    best = ""
-    for code in account.service_codes:
-        if destination.startswith(code) and len(code) > len(best):
-            best = code
-    return destination[len(best) :] if best else ""
 
 
 def client_ip(request: web.Request) -> str:

@@ -66,10 +66,9 @@ from protocols.http.common import (
     beijing,
     client_ip,
     form_params,
-    mo_extension,
 )
 from protocols.http.push import PushRequest
-from smsc import mobiles, textrules
+from smsc import mobiles, routing, textrules
 from smsc.accounts import Account
 from smsc.catalogue import Signature, Template
 from smsc.model import OutboxItem
@@ -374,7 +373,7 @@ def _mo(account: Account, item: OutboxItem) -> dict[str, str]:
     return {
         "mobile": str(p.get("source", "")),
         "content": str(p.get("text") or ""),
-        "extno": mo_extension(account, str(p.get("destination", ""))),
+        "extno": routing.extension(account.service_codes, str(p.get("destination", ""))),
         "moTime": beijing(float(p.get("received_at") or 0.0), TIME_FORMAT),
     }
 

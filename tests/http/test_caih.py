@@ -187,7 +187,7 @@ def test_seed_sendsms_example_success_body_and_messages() -> None:
                 assert r["schedule_at"] is None  # a past sendtime means now
                 extra = json.loads(r["extra"])
                 assert extra["uid"] == "1234" and extra["vendor"] == "caih"
-            batches = await env.smsc.sends.batches("acme")
+            batches = await env.smsc.records.batches("acme")
             assert batches[0]["client_batch"] == "1234" and batches[0]["template_id"] == "T1"
             # Content-Type missing: the body is still JSON, so it is accepted.
             got, _ = await post(env, "/sendsms", seed_sendsms(), headers={})
@@ -503,7 +503,7 @@ def test_auto_review_keeps_rejections_and_signatures_are_texts() -> None:
             assert cat.signature("auto", "待审签名").status == "approved"
             assert cat.template("auto", "P1").status == "approved"
             assert len(cat.templates("auto")) == count
-            (batch,) = await env.smsc.sends.batches("auto")
+            (batch,) = await env.smsc.records.batches("auto")
             assert batch["template_id"] == "P1"
             # 【12】 is the text "12", not the signature whose id is 12
             acme_sig = env.smsc.catalogue.signature("acme", "中国东信")

@@ -17,8 +17,8 @@ import pytest
 from yarl import URL
 
 from protocols.http import zrwinfo
-from protocols.http.common import mo_extension
 from protocols.http.zrwinfo import ERRORS
+from smsc.routing import extension
 from smsc.sends import Refusal, SendRefused
 from tests.http.harness import Receiver, run, vendor_env
 
@@ -480,4 +480,4 @@ def test_extension_uses_longest_service_code(
     class Acc:
         service_codes = codes
 
-    assert mo_extension(Acc(), destination) == ext  # type: ignore[arg-type]
+    assert extension(Acc().service_codes, destination) == ext
