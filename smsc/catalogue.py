@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, delete, select, update
 
@@ -84,6 +84,9 @@ class Template:
         out["syntax"] = self.syntax.value if self.syntax else None
         out["slots"] = self.slots
         return out
+
+
+_Entry = TypeVar("_Entry", Signature, Template)
 
 
 class CatalogueError(ValueError):
@@ -321,47 +324,28 @@ class Catalogue:
         self, account: str, sid: int, status: str, reason: str = ""
     ) -> Signature | None:
         s = self._sigs.get(account, {}).get(sid)
-        if s is None:
-            return None
-        _check_status(status)
-        if status == "rejected" and not reason:
-            raise CatalogueError("a rejection needs a reason")
-        now = self._clock()
-        await self._write(
-            [
-                (
-                    update(signatures_table)
-                    .where(signatures_table.c.id == bindparam("pk"))
-                    .values(status=bindparam("st"), reason=bindparam("rs"), updated_at=now),
-                    {"pk": sid, "st": status, "rs": reason},
-                )
-            ]
-        )
-        s.status, s.reason, s.updated_at = status, reason, now
-        return s
+        return None if s is None else await self._review(signatures_table, s, status, reason)
 
     async def review_template(
         self, account: str, template_id: str, status: str, reason: str = ""
     ) -> Template | None:
         t = self.template(account, template_id)
-        if t is None:
-            return None
+        return None if t is None else await self._review(templates_table, t, status, reason)
+
+    async def _review(self, table: Any, entry: _Entry, status: str, reason: str) -> _Entry:
+        """A review decision on a signature or template: durable first, then in memory."""
         _check_status(status)
         if status == "rejected" and not reason:
             raise CatalogueError("a rejection needs a reason")
         now = self._clock()
-        await self._write(
-            [
-                (
-                    update(templates_table)
-                    .where(templates_table.c.id == bindparam("pk"))
-                    .values(status=bindparam("st"), reason=bindparam("rs"), updated_at=now),
-                    {"pk": t.id, "st": status, "rs": reason},
-                )
-            ]
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("pk"))
+            .values(status=bindparam("st"), reason=bindparam("rs"), updated_at=now)
         )
-        t.status, t.reason, t.updated_at = status, reason, now
-        return t
+        await self._write([(stmt, {"pk": entry.id, "st": status, "rs": reason})])
+        entry.status, entry.reason, entry.updated_at = status, reason, now
+        return entry
 
     async def edit_template(
         self, account: str, template_id: str, text: str, kind: str | None = None
