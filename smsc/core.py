@@ -378,7 +378,7 @@ class Smsc:
                 enroute_at=enroute_at,
                 receipt=int(receipt),
                 group_key=group_key if group and group[2] == 1 else None,
-                extra=sub.extra if sub.protocol == "http" else None,
+                extra=sub.extra,
             )
             if needs_receipt and not held
             else None

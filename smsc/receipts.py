@@ -62,7 +62,7 @@ class PendingReceipt:
     enroute_at: float | None
     receipt: int  # ReceiptRequest
     group_key: tuple[Any, ...] | None = None  # per-message receipts for long messages
-    extra: dict[str, Any] | None = None  # HTTP sends: vendor, batch id, uid for the push
+    extra: dict[str, Any] | None = None  # the submit's extra fields (HTTP: vendor, batch, uid)
 
 
 class ReceiptScheduler:
@@ -134,9 +134,7 @@ class ReceiptScheduler:
                     deliver_at=r["deliver_at"],
                     enroute_at=r["enroute_at"],
                     receipt=r["registered_delivery"],
-                    extra=json.loads(r["extra"])
-                    if r["protocol"] == "http" and r["extra"]
-                    else None,
+                    extra=json.loads(r["extra"]) if r["extra"] else None,
                 ),
                 intermediate=r["enroute_at"] is not None and r["state"] == "ACCEPTD",
             )
