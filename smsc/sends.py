@@ -112,7 +112,6 @@ class SendService:
         self.smsc = smsc
         self._hourly: dict[tuple[str, int], int] = {}
         self._alerted: set[str] = set()
-        self.requests = 0
         self.outcomes: dict[tuple[str, str], int] = {}  # (vendor, "accepted" | refusal) -> n
         self.http_requests: dict[tuple[str, int], int] = {}  # (route, HTTP status) -> n
 
@@ -282,7 +281,6 @@ class SendService:
         if failed:
             log.error("event=send_store_failed account=%s error=%r", account.name, failed[0])
             raise SendRefused(Refusal.STORAGE, "could not store the messages")
-        self.requests += 1
         self._balance_alert(account)
         if not accepted:
             raise SendRefused(Refusal.BLACKLISTED, "every recipient is blacklisted")
