@@ -82,7 +82,9 @@ class SendRequest:
     recipients: Sequence[tuple[str, str]]  # (number as given, full text incl. 【signature】)
     sign: str = ""
     template_id: str | None = None
-    kind: str = "general"  # template kind: "verification" counts toward the hourly cap
+    # The template's kind; "verification" counts toward the hourly cap. None (free-text APIs):
+    # a text that reads as a verification code (验证码, 校验码 …) counts.
+    kind: str | None = None
     extension: str = ""  # appended to the account's service code (source address)
     schedule_at: float | None = None  # epoch seconds; past = now
     uid: str | None = None
@@ -178,7 +180,11 @@ class SendService:
                 raise SendRefused(Refusal.BLACKLISTED, "every recipient is blacklisted")
             raise SendRefused(Refusal.NO_RECIPIENTS, "no valid recipient")
         now = smsc.clock()
-        if req.kind == "verification" and account.verify_hourly_cap > 0:
+        kind = req.kind
+        if kind is None:
+            first = next(iter(texts.values()), "")
+            kind = "verification" if textrules.is_verification_text(first) else "general"
+        if kind == "verification" and account.verify_hourly_cap > 0:
             hour = int((now + BEIJING) // 3600)
             key = (account.name, hour)
             used = self._hourly.get(key, 0)
@@ -202,7 +208,7 @@ class SendService:
             )
         # From here to the last submit nothing awaits: the balance check and the debits are
         # one step on the loop, so concurrent requests can never overdraw it.
-        if req.kind == "verification" and account.verify_hourly_cap > 0:
+        if kind == "verification" and account.verify_hourly_cap > 0:
             self._hourly[key] = self._hourly.get(key, 0) + len(targets)
         batch_id = req.batch_id or new_uuid()
         schedule_at = req.schedule_at if req.schedule_at and req.schedule_at > now else None

@@ -225,8 +225,6 @@ async def _send(ctx: HttpContext, request: web.Request, params: dict[str, str]) 
     req = SendRequest(
         vendor=VENDOR,
         recipients=[(n, text) for n in numbers],
-        # a free-text API: a text that reads as a verification code counts toward the cap
-        kind="verification" if textrules.is_verification_text(text) else "general",
         sign=sign,
         extension=extension,
         schedule_at=schedule_at,

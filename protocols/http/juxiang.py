@@ -286,8 +286,6 @@ async def _gsend(ctx: HttpContext, account: Account, params: dict[str, str]) -> 
     req = SendRequest(
         vendor=VENDOR,
         recipients=[(norm, text) for norm in shown],
-        # a free-text API: a text that reads as a verification code counts toward the cap
-        kind="verification" if textrules.is_verification_text(text) else "general",
         extension=extension,
         schedule_at=schedule_at,
         allow_phs=has_phs,
