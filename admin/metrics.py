@@ -40,6 +40,11 @@ class SmscCollector(Collector):
             "smsc_writer_queue", "Writes waiting for commit", value=s.writer.pending
         )
         yield CounterMetricFamily("smsc_commits", "Group commits", value=s.writer.commits)
+        yield CounterMetricFamily(
+            "smsc_commits_on_loop",
+            "Group commits made on the event loop (SQLite, database free)",
+            value=s.writer.loop_commits,
+        )
         yield CounterMetricFamily("smsc_rows_written", "Rows written", value=s.writer.rows)
         yield CounterMetricFamily("smsc_messages_submitted", "MT parts stored", value=s.submitted)
         yield CounterMetricFamily(

@@ -90,7 +90,11 @@ class Server:
             self.checkpointer = db.Checkpointer(engine)
             self.checkpointer.start()
         self.writer = GroupCommitWriter(
-            engine, self.loop, max_wait_ms=st.commit_max_wait_ms, max_batch=st.commit_max_batch
+            engine,
+            self.loop,
+            max_wait_ms=st.commit_max_wait_ms,
+            max_batch=st.commit_max_batch,
+            on_loop=st.commit_on_loop and st.commit_max_wait_ms == 0,
         )
         self.writer.start()
         smsc = self.smsc = Smsc(

@@ -334,7 +334,7 @@ def summarize_profile(path: str, rate: int, messages: int, top: int = 15) -> dic
     return {"file": path, "rate": rate, "messages": messages, "threads": threads}
 
 
-_SCRAPED = ("smsc_commits_total", "smsc_rows_written_total")
+_SCRAPED = ("smsc_commits_total", "smsc_rows_written_total", "smsc_commits_on_loop_total")
 
 
 def writer_counters(admin_port: int | None) -> dict[str, float]:
@@ -484,6 +484,11 @@ async def measure(
         rows = counters1["smsc_rows_written_total"] - counters0["smsc_rows_written_total"]
         result["commits_per_s"] = round(commits / wall, 1)
         result["rows_per_commit"] = round(rows / commits, 1) if commits else None
+        if "smsc_commits_on_loop_total" in counters1:
+            on_loop = counters1["smsc_commits_on_loop_total"] - counters0.get(
+                "smsc_commits_on_loop_total", 0.0
+            )
+            result["commits_on_loop"] = round(on_loop / commits, 3) if commits else None
 
 
 async def wait_receipts(

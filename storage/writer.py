@@ -18,6 +18,16 @@ Speed: a batch runs one executemany per (statement, key set). Plain ``table.inse
 once per key set and rows go to the driver as tuples (``_InsertPlan``). That cuts the time to
 execute a batch by about a third on SQLite, and it is Python time the writer thread would
 otherwise take from the event loop (they share the GIL).
+
+On the loop, when it can (``on_loop``, SQLite only): a batch whose database is free is
+committed right on the event loop, at the end of the loop turn that queued it, on a connection
+of the loop's own that never waits for a lock (``busy_timeout = 0``). That saves two thread
+wake-ups and the GIL hand-offs between them, which on a 2-vCPU VM cost more than the commit
+itself (window-1 latency and window-100 throughput both improved by about a quarter). Anything
+else goes to the thread as before: a batch that finds the database locked (a checkpoint, a
+committing thread) or fails in any way is rolled back and handed over whole, so the loop never
+sleeps on a lock and the thread keeps the one-caller-at-a-time retry. What the loop does pay
+for is the commit's fsync (about 0.3 ms here), during which it serves nobody.
 """
 
 from __future__ import annotations
@@ -64,8 +74,17 @@ class GroupCommitWriter:
         max_wait_ms: float = 0.0,
         max_batch: int = 2000,
         on_commit: Callable[[int, float], None] | None = None,
+        on_loop: bool = False,
     ) -> None:
         self._engine = engine
+        self._on_loop = on_loop and engine.dialect.name == "sqlite"
+        # loop side of ``on_loop``: jobs of the current loop turn, the loop's own connection
+        self._turn: list[_Job] = []
+        self._turn_scheduled = False
+        self._loop_conn: Any = None
+        self._loop_plans: dict[_GroupKey, tuple[Executable, _InsertPlan | None]] = {}
+        self._thread_busy = False  # the thread is between taking a batch and committing it
+        self.loop_commits = 0
         self._loop = loop
         self._max_wait = max_wait_ms / 1000.0
         self._max_batch = max_batch
@@ -101,21 +120,78 @@ class GroupCommitWriter:
 
     def _enqueue(self, job: _Job) -> None:
         job.enqueued = time.perf_counter()
+        if self._on_loop:
+            if self._closing:
+                raise WriterClosed("storage writer is stopping")
+            self._turn.append(job)
+            if not self._turn_scheduled:
+                self._turn_scheduled = True
+                self._loop.call_soon(self._commit_turn)
+            return
+        self._hand_over([job])
+
+    def _hand_over(self, jobs: list[_Job]) -> None:
+        """Queue jobs for the writer thread."""
         with self._cond:
             if self._closing:
                 raise WriterClosed("storage writer is stopping")
-            self._queue.append(job)
+            before = len(self._queue)
+            self._queue.extend(jobs)
             # wake the writer when work appears, and when a batch is full while it waits
             # ``max_wait_ms`` for company (nobody else would cut that wait short)
-            if len(self._queue) == 1 or len(self._queue) == self._max_batch:
+            if before == 0 or before < self._max_batch <= len(self._queue):
                 self._cond.notify()
+
+    def _commit_turn(self) -> None:
+        """Commit what this loop turn queued, on the loop if the database is free."""
+        self._turn_scheduled = False
+        batch, self._turn = self._turn, []
+        if not batch:
+            return
+        if self._thread_busy or self._queue or self._closing or len(batch) > self._max_batch:
+            self._hand_over(batch)
+            return
+        started = time.perf_counter()
+        try:
+            if self._loop_conn is None:
+                conn = self._engine.connect()
+                conn.detach()  # its busy_timeout must not reach the pool's other users
+                # never sleep on the loop: a locked database sends the batch to the thread
+                conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
+                self._loop_conn = conn
+            with self._loop_conn.begin():
+                rows = _execute_grouped(
+                    self._loop_conn, [job.ops for job in batch], self._loop_plans
+                )
+        except Exception as exc:  # noqa: BLE001 - the thread retries, caller by caller
+            log.debug("event=loop_commit_handed_over jobs=%d reason=%r", len(batch), exc)
+            if self._loop_conn is not None and self._loop_conn.invalidated:
+                self._loop_conn = None
+            self._hand_over(batch)
+            return
+        self.commits += 1
+        self.loop_commits += 1
+        self.rows += rows
+        self._note_health(True, None)
+        _resolve(batch, None)
+        self._committed(len(batch), started)
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._turn)
+
+    def _close_loop_side(self) -> None:
+        """Send the current turn's jobs to the thread and drop the loop's connection."""
+        if self._turn:
+            batch, self._turn = self._turn, []
+            self._hand_over(batch)
+        if self._loop_conn is not None:
+            self._loop_conn.close()
+            self._loop_conn = None
 
     async def stop(self) -> None:
         """Refuse new work, commit everything queued, then end the thread."""
+        self._close_loop_side()
         with self._cond:
             self._closing = True
             self._cond.notify()
@@ -123,6 +199,7 @@ class GroupCommitWriter:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
 
     def stop_blocking(self) -> None:
+        self._close_loop_side()
         with self._cond:
             self._closing = True
             self._cond.notify()
@@ -141,6 +218,7 @@ class GroupCommitWriter:
                 self._cond.wait(self._max_wait)
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
+            self._thread_busy = True
             return batch
 
     def _run(self) -> None:
@@ -166,6 +244,8 @@ class GroupCommitWriter:
                 except Exception as exc:  # noqa: BLE001 - a bug here must not strand callers
                     log.exception("event=writer_error jobs=%d", len(batch))
                     self._loop.call_soon_threadsafe(_resolve, batch, [exc] * len(batch))
+                finally:
+                    self._thread_busy = False
         finally:
             if conn is not None:
                 conn.close()
@@ -194,9 +274,12 @@ class GroupCommitWriter:
         self.rows += rows
         self._note_health(True, None)
         self._loop.call_soon_threadsafe(_resolve, batch, None)
+        self._committed(len(batch), started)
+
+    def _committed(self, jobs: int, started: float) -> None:
         if self._on_commit is not None:
             try:
-                self._on_commit(len(batch), time.perf_counter() - started)
+                self._on_commit(jobs, time.perf_counter() - started)
             except Exception:  # noqa: BLE001 - a metrics hook must not stop the writer
                 log.exception("event=on_commit_failed")
 

@@ -3,7 +3,8 @@
 "Durable before acknowledged" rests on these properties: a future resolves only after the
 transaction holding its rows committed (another connection sees them), a bad row fails only its
 own caller, and stopping commits everything that was accepted. Each test runs on SQLite and on
-PostgreSQL (``conftest.py``).
+PostgreSQL (``conftest.py``), and with the writer committing on its thread only and on the loop
+when it can (``on_loop``, SQLite's served mode; on PostgreSQL it is the thread either way).
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ INSERT_MESSAGE = messages.insert()
 INSERT_EVENT = events.insert()
 SET_STATE = update(messages).where(messages.c.id == bindparam("pk")).values(state=bindparam("st"))
 DELETE_EVENT = delete(events).where(events.c.id == bindparam("pk"))
+
+
+# keyword arguments every writer of the current test is built with (see ``writer_mode``)
+MODE: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["thread", "on_loop"])
+def writer_mode(request: pytest.FixtureRequest) -> Iterator[bool]:
+    MODE["on_loop"] = request.param
+    yield request.param
+    MODE.clear()
 
 
 def message_row(pk: int, **changes: Any) -> dict[str, Any]:
@@ -73,7 +85,7 @@ def run(engine: Engine, body: Callable[[GroupCommitWriter], Awaitable[Any]], **k
     """Run ``body(writer)`` on a fresh event loop with a started writer; always stop it."""
 
     async def main() -> Any:
-        writer = GroupCommitWriter(engine, asyncio.get_running_loop(), **kw)
+        writer = GroupCommitWriter(engine, asyncio.get_running_loop(), **{**MODE, **kw})
         writer.start()
         try:
             return await asyncio.wait_for(body(writer), 60)
@@ -127,7 +139,7 @@ def enqueue_then_start(
 
     async def main() -> list[BaseException | None]:
         writer = GroupCommitWriter(
-            engine, asyncio.get_running_loop(), on_commit=lambda n, _s: batches.append(n)
+            engine, asyncio.get_running_loop(), on_commit=lambda n, _s: batches.append(n), **MODE
         )
         futs = [writer.write(ops) for ops in jobs]
         writer.start()
@@ -290,7 +302,7 @@ def test_a_raising_callback_does_not_stop_the_writer(engine: Engine) -> None:
 
 def test_stop_commits_everything_queued_then_refuses_new_work(engine: Engine) -> None:
     async def main() -> None:
-        writer = GroupCommitWriter(engine, asyncio.get_running_loop())
+        writer = GroupCommitWriter(engine, asyncio.get_running_loop(), **MODE)
         writer.start()
         futs = [writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in range(1, 301)]
         called: list[BaseException | None] = []
