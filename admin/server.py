@@ -95,6 +95,7 @@ class Server:
             max_wait_ms=st.commit_max_wait_ms,
             max_batch=st.commit_max_batch,
             on_loop=st.commit_on_loop and st.commit_max_wait_ms == 0,
+            process=st.commit_process,
         )
         self.writer.start()
         smsc = self.smsc = Smsc(

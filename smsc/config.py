@@ -392,6 +392,7 @@ class StorageConfig:
     commit_max_wait_ms: float = _key(_Float(min=0.0), 0.0)
     commit_max_batch: int = _key(_Int(min=1), 2000)
     commit_on_loop: bool = _key(_Bool(), True)
+    commit_process: bool = _key(_Bool(), True)
     sqlite_synchronous: str = _key(_Str(choices=("FULL", "NORMAL"), fold_case=True), "FULL")
     pool_size: int = _key(_Int(min=1), 5)
 

@@ -46,6 +46,9 @@ def make_engine(
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cur.execute("PRAGMA busy_timeout=30000")
+            # a multi-row INSERT inside BEGIN keeps a statement journal: in memory, not a temp
+            # file created, written and unlinked by every large commit
+            cur.execute("PRAGMA temp_store=MEMORY")
             if not sqlite_autocheckpoint:
                 cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.close()

@@ -43,8 +43,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Update
+from sqlalchemy import Engine, Insert, LargeBinary, Update
 from sqlalchemy.sql import Executable
+
+from storage.commit_link import CommitLink
 
 log = logging.getLogger("smsc.storage")
 
@@ -75,9 +77,18 @@ class GroupCommitWriter:
         max_batch: int = 2000,
         on_commit: Callable[[int, float], None] | None = None,
         on_loop: bool = False,
+        process: bool = False,
     ) -> None:
         self._engine = engine
-        self._on_loop = on_loop and engine.dialect.name == "sqlite"
+        sqlite_file = engine.dialect.name == "sqlite" and engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
+        self._on_loop = on_loop and sqlite_file  # may commit a turn on the loop itself
+        self._by_turn = (on_loop or process) and sqlite_file  # jobs collected per loop turn
+        self._want_process = process and sqlite_file
+        self._link: CommitLink | None = None
         # loop side of ``on_loop``: jobs of the current loop turn, the loop's own connection
         self._turn: list[_Job] = []
         self._turn_scheduled = False
@@ -85,6 +96,7 @@ class GroupCommitWriter:
         self._loop_plans: dict[_GroupKey, tuple[Executable, _InsertPlan | None]] = {}
         self._thread_busy = False  # the thread is between taking a batch and committing it
         self.loop_commits = 0
+        self.process_commits = 0
         self._loop = loop
         self._max_wait = max_wait_ms / 1000.0
         self._max_batch = max_batch
@@ -105,6 +117,26 @@ class GroupCommitWriter:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="smsc-writer", daemon=True)
         self._thread.start()
+        if self._want_process:
+            try:  # the child opens the database with the engine's own settings
+                with self._engine.connect() as conn:
+                    synchronous = int(conn.exec_driver_sql("PRAGMA synchronous").scalar() or 2)
+                    autocheckpoint = int(
+                        conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() or 0
+                    )
+            except Exception as exc:  # noqa: BLE001 - the thread reports it to every caller
+                log.error("event=commit_process_off error=%r", exc)
+                return
+            self._link = CommitLink(
+                self._loop,
+                str(self._engine.url.database),
+                synchronous,
+                autocheckpoint,
+                self._engine.dialect,
+                _InsertPlan.build,
+                self._finish,
+                self._max_batch,
+            )
 
     def write(self, ops: Sequence[Op]) -> asyncio.Future[None]:
         """Queue ``ops`` (run in order, in one transaction); the future resolves after commit."""
@@ -120,7 +152,7 @@ class GroupCommitWriter:
 
     def _enqueue(self, job: _Job) -> None:
         job.enqueued = time.perf_counter()
-        if self._on_loop:
+        if self._by_turn:
             if self._closing:
                 raise WriterClosed("storage writer is stopping")
             self._turn.append(job)
@@ -143,68 +175,131 @@ class GroupCommitWriter:
                 self._cond.notify()
 
     def _commit_turn(self) -> None:
-        """Commit what this loop turn queued, on the loop if the database is free."""
+        """Commit what this loop turn queued: on the loop if it is small enough and the
+        database is free, else in the commit process (or on the thread)."""
         self._turn_scheduled = False
         batch, self._turn = self._turn, []
         if not batch:
             return
-        if self._thread_busy or self._queue or self._closing or len(batch) > self._max_batch:
-            self._hand_over(batch)
-            return
+        link = self._link
+        limit = _LOOP_MAX_JOBS if link is not None else self._max_batch
+        if (
+            not self._on_loop
+            or len(batch) > limit
+            or self._thread_busy
+            or self._queue
+            or self._closing
+            or (link is not None and not link.idle)
+            or not self._commit_on_loop(batch)
+        ):
+            self._route(batch)
+
+    def _commit_on_loop(self, batch: list[_Job]) -> bool:
         started = time.perf_counter()
         try:
             if self._loop_conn is None:
                 conn = self._engine.connect()
                 conn.detach()  # its busy_timeout must not reach the pool's other users
-                # never sleep on the loop: a locked database sends the batch to the thread
+                # never sleep on the loop: a locked database sends the batch elsewhere
                 conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
                 self._loop_conn = conn
             with self._loop_conn.begin():
                 rows = _execute_grouped(
                     self._loop_conn, [job.ops for job in batch], self._loop_plans
                 )
-        except Exception as exc:  # noqa: BLE001 - the thread retries, caller by caller
+        except Exception as exc:  # noqa: BLE001 - the thread or the process retries, caller by caller
             log.debug("event=loop_commit_handed_over jobs=%d reason=%r", len(batch), exc)
             if self._loop_conn is not None and self._loop_conn.invalidated:
                 self._loop_conn = None
-            self._hand_over(batch)
-            return
+            return False
         self.commits += 1
         self.loop_commits += 1
         self.rows += rows
         self._note_health(True, None)
         _resolve(batch, None)
         self._committed(len(batch), started)
+        return True
+
+    def _route(self, batch: list[_Job]) -> None:
+        """Jobs whose rows all fit a compiled plan go to the commit process, the rest to the
+        thread. Jobs of different paths may commit in any order (see ``_execute_grouped``);
+        an empty job is a barrier, so it waits for both."""
+        link = self._link
+        if link is None:
+            self._hand_over(batch)
+            return
+        to_thread: list[_Job] = []
+        for job in batch:
+            if not job.ops:
+                self._barrier(job, link)
+                continue
+            wire = link.wire(job.ops)
+            if wire is None:
+                to_thread.append(job)
+            else:
+                link.submit(job, wire)
+        if to_thread:
+            self._hand_over(to_thread)
+        link.pump()
+
+    def _barrier(self, job: _Job, link: CommitLink) -> None:
+        waiting = [2]
+
+        def one(err: BaseException | None) -> None:
+            waiting[0] -= 1
+            if waiting[0] == 0:
+                _resolve([job], None)
+
+        self._hand_over([_Job([], None, one)])
+        link.submit(_Job([], None, one), [])
+
+    def _finish(
+        self,
+        jobs: list[_Job],
+        errors: list[BaseException | None] | None,
+        rows: int,
+        seconds: float,
+    ) -> None:
+        """The commit process's answer for one batch (on the loop)."""
+        self.rows += rows
+        if errors is None:
+            self.commits += 1
+            self.process_commits += 1
+            self._note_health(True, None)
+        else:
+            self._note_health(all(e is None for e in errors), errors)
+        _resolve(jobs, errors)
+        if errors is None and self._on_commit is not None:
+            try:
+                self._on_commit(len(jobs), seconds)
+            except Exception:  # noqa: BLE001 - a metrics hook must not stop the writer
+                log.exception("event=on_commit_failed")
 
     @property
     def pending(self) -> int:
-        return len(self._queue) + len(self._turn)
+        link = self._link.pending if self._link is not None else 0
+        return len(self._queue) + len(self._turn) + link
 
     def _close_loop_side(self) -> None:
-        """Send the current turn's jobs to the thread and drop the loop's connection."""
+        """Route the current turn's jobs and drop the loop's connection."""
         if self._turn:
             batch, self._turn = self._turn, []
-            self._hand_over(batch)
+            self._route(batch)
         if self._loop_conn is not None:
             self._loop_conn.close()
             self._loop_conn = None
 
     async def stop(self) -> None:
-        """Refuse new work, commit everything queued, then end the thread."""
+        """Refuse new work, commit everything queued, then end the thread and the process."""
         self._close_loop_side()
+        if self._link is not None:
+            self._closing = True
+            await self._link.stop()
         with self._cond:
             self._closing = True
             self._cond.notify()
         if self._thread is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
-
-    def stop_blocking(self) -> None:
-        self._close_loop_side()
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-        if self._thread is not None:
-            self._thread.join()
 
     # -- writer thread -------------------------------------------------------------------------
 
@@ -290,6 +385,8 @@ class GroupCommitWriter:
 
 
 _GroupKey = tuple[int, tuple[str, ...]]
+# with a commit process, the loop commits a turn itself only when it is this small (latency)
+_LOOP_MAX_JOBS = 4
 # SQLite >= 3.32 allows 32766 host parameters per statement; stay well inside it.
 _SQLITE_MAX_VARIABLES = 30000 if sqlite3.sqlite_version_info >= (3, 32) else 999
 _PLAN_CACHE_MAX = 512
@@ -355,7 +452,16 @@ class _InsertPlan:
     parameters) gets no plan and takes the ordinary path.
     """
 
-    __slots__ = ("sql", "getter", "processors", "positional", "multi", "per_chunk", "_sql_for")
+    __slots__ = (
+        "sql",
+        "getter",
+        "processors",
+        "wire_processors",
+        "positional",
+        "multi",
+        "per_chunk",
+        "_sql_for",
+    )
 
     def __init__(
         self,
@@ -368,6 +474,7 @@ class _InsertPlan:
         self.sql = sql
         self.getter = getter
         self.processors = processors
+        self.wire_processors = processors
         self.positional = positional
         # SQLite inserts go as one multi-row VALUES statement per chunk: the driver releases and
         # re-takes the GIL around every statement it steps, and with the event loop busy on the
@@ -412,17 +519,40 @@ class _InsertPlan:
             slots: list[Any] = list(range(len(order)))
         else:
             order, getter, slots = list(keys), None, list(keys)
+        wire_processors: list[tuple[Any, Callable[[Any], Any]]] = []
         for slot, name in zip(slots, order, strict=True):
-            proc = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            impl = binds[name].type.dialect_impl(dialect)
+            proc = impl.bind_processor(dialect)
             if proc is not None:
                 processors.append((slot, proc))
+                # the driver takes bytes as they are; its memoryview wrapper cannot be pickled
+                if not isinstance(impl, LargeBinary):
+                    wire_processors.append((slot, proc))
         multi = None
         sql = compiled.string
         if isinstance(stmt, Insert) and dialect.name == "sqlite" and dialect.positional:
             head, sep, group = sql.partition(" VALUES ")
             if sep and group.startswith("(") and group.endswith(")") and "(" not in group[1:]:
                 multi = (head + sep, group)
-        return cls(sql, getter, processors, dialect.positional, multi)
+        plan = cls(sql, getter, processors, dialect.positional, multi)
+        plan.wire_processors = wire_processors
+        return plan
+
+    def values(self, row: Any) -> Any:
+        """One row's parameters as the driver takes them, picklable (for the commit process)."""
+        if self.positional:
+            assert self.getter is not None
+            values = self.getter(row)
+            if not self.wire_processors:
+                return values
+            out = list(values)
+            for slot, proc in self.wire_processors:
+                out[slot] = proc(out[slot])
+            return tuple(out)
+        out_map = dict(row)
+        for slot, proc in self.wire_processors:
+            out_map[slot] = proc(out_map[slot])
+        return out_map
 
     def run(self, conn: Any, rows: list[Any]) -> None:
         params: list[Any]

@@ -1,0 +1,318 @@
+"""The server's end of the commit process (``storage/commit_process.py``).
+
+``GroupCommitWriter`` hands this link jobs whose every row fits a compiled plan (plain inserts,
+updates of bind parameters: the whole hot path); the link turns rows into tuples with the
+plan, sends them in batches and resolves each job when the child reports its commit. At most
+two batches are in flight: while the child commits one, the next is already in its socket,
+and whatever the loop queues meanwhile becomes the batch after. Everything runs on the event
+loop (a non-blocking socket, ``add_reader``/``add_writer``), so no thread of the server waits.
+
+If the child dies, the jobs it had are failed (their callers were not answered, so nothing
+acknowledged is lost; a job may have committed all the same, which a submitter sees as a
+retry) and a new child is started for the next batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError
+
+from storage.commit_process import FrameReader, encode
+
+if TYPE_CHECKING:
+    from storage.writer import _InsertPlan, _Job
+
+log = logging.getLogger("smsc.storage")
+
+_CHILD = Path(__file__).with_name("commit_process.py")
+_MAX_IN_FLIGHT = 2
+_PLAN_CACHE_MAX = 512
+
+Wire = list[tuple[int, list[tuple[Any, ...]]]]  # one job: (plan id, rows as tuples) in order
+
+
+class CommitProcessLost(Exception):
+    """The commit process ended with this job in flight; it may or may not have committed."""
+
+
+class CommitLink:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        path: str,
+        synchronous: int,
+        autocheckpoint: int,
+        dialect: Any,
+        build_plan: Callable[[Any, tuple[str, ...], Any], _InsertPlan | None],
+        finish: Callable[[list[_Job], list[BaseException | None] | None, int, float], None],
+        max_batch: int,
+    ) -> None:
+        self._loop = loop
+        self._args = [path, str(synchronous), str(autocheckpoint)]
+        self._dialect = dialect
+        self._build_plan = build_plan
+        self._finish = finish
+        self._max_batch = max_batch
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._reader = FrameReader()
+        self._out = bytearray()
+        self._writing = False
+        # by (id(statement), row keys): (statement, plan or None, plan id)
+        self._plans: dict[tuple[int, tuple[str, ...]], tuple[Any, _InsertPlan | None, int]] = {}
+        self._next_pid = 1
+        # every plan the child may still need, by id: sent again to a new child
+        self._plan_frames: dict[int, tuple[Any, ...]] = {}
+        self._forget_below: int | None = None
+        self._queue: list[tuple[_Job, Wire]] = []
+        self._in_flight: dict[int, list[_Job]] = {}
+        self._batch_ids = itertools.count(1)
+        self._drained: list[asyncio.Future[None]] = []
+        self.restarts = 0
+        self._stopping = False
+
+    # -- what the writer asks --------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        return not self._queue and not self._in_flight
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue) + sum(len(jobs) for jobs in self._in_flight.values())
+
+    def wire(self, ops: Sequence[Any]) -> Wire | None:
+        """The job's rows as (plan id, tuples), or None if some row has no plan."""
+        out: Wire = []
+        plans = self._plans
+        for stmt, params in ops:
+            for row in params if isinstance(params, list) else (params or {},):
+                keys = tuple(row)
+                gkey = (id(stmt), keys)
+                cached = plans.get(gkey)
+                if cached is None or cached[0] is not stmt:  # ids of collected statements recur
+                    cached = self._new_plan(gkey, stmt, keys)
+                plan = cached[1]
+                if plan is None:
+                    return None
+                values = plan.values(row)
+                if out and out[-1][0] == cached[2]:
+                    out[-1][1].append(values)
+                else:
+                    out.append((cached[2], [values]))
+        return out
+
+    def submit(self, job: _Job, wire: Wire) -> None:
+        self._queue.append((job, wire))
+
+    def pump(self) -> None:
+        """Send queued jobs as batches while fewer than two are in flight."""
+        while self._queue and len(self._in_flight) < _MAX_IN_FLIGHT:
+            if self._sock is None:
+                try:
+                    self._spawn()
+                except OSError as exc:
+                    log.error("event=commit_process_start_failed error=%r", exc)
+                    jobs = [job for job, _wire in self._queue]
+                    self._queue.clear()
+                    self._finish(jobs, [exc] * len(jobs), 0, 0.0)
+                    self._notify_drained()
+                    return
+            chunk = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            bid = next(self._batch_ids)
+            self._in_flight[bid] = [job for job, _wire in chunk]
+            self._send(("batch", bid, [wire for _job, wire in chunk]))
+
+    async def drained(self) -> None:
+        """Wait until every job handed over so far has been answered."""
+        self.pump()
+        if self.idle:
+            return
+        fut = self._loop.create_future()
+        self._drained.append(fut)
+        await fut
+
+    async def stop(self) -> None:
+        await self.drained()
+        self._stopping = True
+        proc, sock = self._proc, self._sock
+        if sock is not None:
+            self._send(("stop",))
+            while self._out and self._sock is not None:  # let the stop frame leave
+                await asyncio.sleep(0.01)
+        if proc is not None:
+            await self._loop.run_in_executor(None, _wait, proc)
+        self._close()
+
+    # -- plans -----------------------------------------------------------------------------------
+
+    def _new_plan(
+        self, gkey: tuple[int, tuple[str, ...]], stmt: Any, keys: tuple[str, ...]
+    ) -> tuple[Any, _InsertPlan | None, int]:
+        if len(self._plans) >= _PLAN_CACHE_MAX:
+            # statements built per call (admin actions) would grow both caches for ever; the
+            # child forgets the old plans once nothing that uses them is queued or in flight
+            self._plans.clear()
+            self._forget_below = self._next_pid
+        plan = self._build_plan(stmt, keys, self._dialect)
+        pid = 0
+        if plan is not None:
+            pid, self._next_pid = self._next_pid, self._next_pid + 1
+            head, group = plan.multi if plan.multi is not None else (None, None)
+            frame = ("plan", pid, plan.sql, head, group, plan.per_chunk)
+            self._plan_frames[pid] = frame
+            self._send(frame)
+        cached = self._plans[gkey] = (stmt, plan, pid)
+        return cached
+
+    def _forget_old_plans(self) -> None:
+        below, self._forget_below = self._forget_below, None
+        if below is None:
+            return
+        for pid in [p for p in self._plan_frames if p < below]:
+            del self._plan_frames[pid]
+        self._send(("forget_below", below))
+
+    # -- the child -------------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        parent, child = socket.socketpair()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", str(_CHILD), str(child.fileno()), *self._args],
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            child.close()
+        parent.setblocking(False)
+        self._sock = parent
+        self._reader = FrameReader()
+        self._loop.add_reader(parent.fileno(), self._readable)
+        for frame in self._plan_frames.values():  # a new child needs the plans again
+            self._send(frame)
+        log.info("event=commit_process_started pid=%d", self._proc.pid)
+
+    def _send(self, frame: Any) -> None:
+        if self._sock is None:
+            return  # no child yet: plans go to the next one when it starts (``_spawn``)
+        self._out += encode(frame)
+        self._flush()
+
+    def _flush(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        while self._out:
+            try:
+                sent = sock.send(self._out)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                self._lost(exc)
+                return
+            del self._out[:sent]
+        if self._out and not self._writing:
+            self._writing = True
+            self._loop.add_writer(sock.fileno(), self._flush)
+        elif not self._out and self._writing:
+            self._writing = False
+            self._loop.remove_writer(sock.fileno())
+
+    def _readable(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        frames: list[Any] = []
+        try:
+            while True:
+                data = sock.recv(1 << 20)
+                if not data:
+                    self._lost(EOFError("commit process closed its socket"))
+                    break
+                frames += self._reader.feed(data)
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            self._lost(exc)
+        for frame in frames:
+            if frame[0] == "done":
+                for bid, results, rows, seconds in frame[1]:
+                    jobs = self._in_flight.pop(bid, None)
+                    if jobs is not None:
+                        errors = None if results is None else [_exception(r) for r in results]
+                        self._finish(jobs, errors, rows, seconds)
+        self.pump()
+        if self.idle:
+            self._forget_old_plans()
+        self._notify_drained()
+
+    def _lost(self, exc: BaseException) -> None:
+        if self._stopping and not self._in_flight:
+            self._close()  # the child ended as asked
+            return
+        code = self._proc.poll() if self._proc is not None else None
+        log.error(
+            "event=commit_process_lost in_flight_jobs=%d exit=%s error=%r",
+            sum(len(j) for j in self._in_flight.values()),
+            code,
+            exc,
+        )
+        self._close()
+        self.restarts += 1
+        lost = CommitProcessLost(f"commit process lost: {exc!r}")
+        in_flight, self._in_flight = self._in_flight, {}
+        for jobs in in_flight.values():
+            self._finish(jobs, [lost] * len(jobs), 0, 0.0)
+
+    def _close(self) -> None:
+        if self._sock is not None:
+            fd = self._sock.fileno()
+            self._loop.remove_reader(fd)
+            if self._writing:
+                self._loop.remove_writer(fd)
+            self._writing = False
+            self._sock.close()
+            self._sock = None
+        self._out.clear()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            _wait(self._proc)
+        self._proc = None
+
+    def _notify_drained(self) -> None:
+        if self.idle and self._drained:
+            waiting, self._drained = self._drained, []
+            for fut in waiting:
+                if not fut.done():
+                    fut.set_result(None)
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _exception(result: Any) -> BaseException | None:
+    """The child's (class name, message) as the DBAPIError SQLAlchemy would have raised."""
+    if result is None:
+        return None
+    name, message = result
+    cls = getattr(sqlite3, name, None)
+    if isinstance(cls, type) and issubclass(cls, sqlite3.Error):
+        return DBAPIError.instance(None, None, cls(message), sqlite3.Error)
+    return RuntimeError(f"{name}: {message}")

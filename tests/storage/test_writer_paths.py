@@ -1,0 +1,195 @@
+"""The SQLite-only commit paths of ``GroupCommitWriter``: on the loop, and in the commit process.
+
+The properties every writer keeps are checked in every mode by ``test_writer.py``; these are
+the ones only these paths have. On the loop (``on_loop``): it commits on the loop thread, never
+waits for a lock (a locked database sends the batch to the thread while the loop goes on), and
+a failing batch is retried by the thread caller by caller. In the commit process (``process``):
+it commits in another process, a child that dies is replaced, the callers whose jobs it had are
+told so (never answered as stored), and a child whose parent is gone exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from storage.commit_link import CommitProcessLost
+from storage.db import make_engine, upgrade
+from storage.writer import GroupCommitWriter
+from tests.storage.test_writer import INSERT_MESSAGE, message_ids, message_row, run, write_lock
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path / 'smsc.db'}")
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def test_on_loop_commits_on_the_loop_thread_when_the_database_is_free(engine: Engine) -> None:
+    committed_on: list[int] = []
+
+    async def body(writer: GroupCommitWriter) -> None:
+        loop_thread = threading.get_ident()
+        futs = [writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in (1, 2, 3)]
+        await asyncio.gather(*futs)
+        assert message_ids(engine) == {1, 2, 3}
+        assert writer.loop_commits == 1  # one loop turn queued all three: one transaction
+        assert committed_on == [loop_thread]
+
+    run(
+        engine,
+        body,
+        on_loop=True,
+        on_commit=lambda _n, _s: committed_on.append(threading.get_ident()),
+    )
+
+
+def test_on_loop_hands_a_locked_batch_to_the_thread_and_the_loop_keeps_running(
+    engine: Engine,
+) -> None:
+    committed_on: list[int] = []
+
+    async def body(writer: GroupCommitWriter) -> None:
+        loop_thread = threading.get_ident()
+        with write_lock(engine):
+            fut = writer.write([(INSERT_MESSAGE, message_row(1))])
+            ticks = 0
+            for _ in range(10):  # the loop is not stuck waiting for the lock
+                await asyncio.sleep(0.02)
+                ticks += 1
+            assert ticks == 10
+            assert not fut.done()
+        await asyncio.wait_for(fut, 30)
+        assert message_ids(engine) == {1}
+        assert writer.loop_commits == 0
+        assert committed_on and loop_thread not in committed_on
+        # the lock is gone: the next batch is the loop's again
+        await writer.write([(INSERT_MESSAGE, message_row(2))])
+        assert writer.loop_commits == 1
+
+    run(
+        engine,
+        body,
+        on_loop=True,
+        on_commit=lambda _n, _s: committed_on.append(threading.get_ident()),
+    )
+
+
+def test_on_loop_failure_is_retried_by_the_thread_caller_by_caller(engine: Engine) -> None:
+    async def body(writer: GroupCommitWriter) -> None:
+        await writer.write([(INSERT_MESSAGE, message_row(1))])
+        futs = [writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in (2, 1, 3)]
+        results = await asyncio.gather(*futs, return_exceptions=True)
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], IntegrityError)
+        await writer.write([(INSERT_MESSAGE, message_row(4))])
+        assert writer.healthy
+
+    run(engine, body, on_loop=True)
+    assert message_ids(engine) == {1, 2, 3, 4}
+
+
+def test_process_commits_in_another_process(engine: Engine) -> None:
+    async def body(writer: GroupCommitWriter) -> None:
+        await asyncio.gather(
+            *(writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in range(1, 51))
+        )
+        assert message_ids(engine) == set(range(1, 51))
+        assert writer.process_commits >= 1 and writer.loop_commits == 0
+        link = writer._link
+        assert link is not None and link._proc is not None
+        assert link._proc.pid != os.getpid() and link._proc.poll() is None
+
+    run(engine, body, process=True)
+
+
+def test_process_small_turns_commit_on_the_loop_when_both_are_on(engine: Engine) -> None:
+    """Window-1 latency: a lone write does not pay for two process hops."""
+
+    async def body(writer: GroupCommitWriter) -> None:
+        await writer.write([(INSERT_MESSAGE, message_row(1))])
+        assert writer.loop_commits == 1
+        await asyncio.gather(
+            *(writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in range(2, 40))
+        )
+        assert writer.process_commits >= 1
+        assert message_ids(engine) == set(range(1, 40))
+
+    run(engine, body, process=True, on_loop=True)
+
+
+def test_a_killed_process_fails_its_jobs_and_the_next_child_commits(engine: Engine) -> None:
+    async def body(writer: GroupCommitWriter) -> None:
+        await writer.write([(INSERT_MESSAGE, message_row(1))])
+        link = writer._link
+        assert link is not None and link._proc is not None
+        first = link._proc.pid
+        with write_lock(engine):  # the child takes the job, then waits for the lock
+            fut = writer.write([(INSERT_MESSAGE, message_row(2))])
+            await asyncio.sleep(0.3)
+            assert not fut.done()
+            os.kill(first, signal.SIGKILL)
+            with pytest.raises(CommitProcessLost):
+                await asyncio.wait_for(fut, 30)
+        assert not writer.healthy
+        await writer.write([(INSERT_MESSAGE, message_row(3))])
+        assert link._proc is not None and link._proc.pid != first
+        assert link.restarts == 1
+        assert writer.healthy
+
+    run(engine, body, process=True)
+    # the lost job never committed (the child died waiting for the lock)
+    assert message_ids(engine) == {1, 3}
+
+
+def test_process_plans_are_forgotten_and_rebuilt_past_the_cache_limit(engine: Engine) -> None:
+    """Statements built per call (admin actions) must not grow the caches for ever, and the
+    jobs that use old plans while the cache turns over must still commit."""
+    from sqlalchemy import bindparam, update
+
+    from storage.schema import messages
+
+    async def body(writer: GroupCommitWriter) -> None:
+        await writer.write([(INSERT_MESSAGE, [message_row(pk) for pk in range(1, 11)])])
+        for round_ in range(700):  # a new statement object every time, as admin actions do
+            stmt = (
+                update(messages)
+                .where(messages.c.id == bindparam("pk"))
+                .values(state=bindparam("st"))
+            )
+            futs = [writer.write([(stmt, {"pk": 1 + round_ % 10, "st": f"S{round_}"})])]
+            futs += [writer.write([(INSERT_MESSAGE, message_row(1000 + round_))])]
+            await asyncio.gather(*futs)
+        link = writer._link
+        assert link is not None
+        assert len(link._plan_frames) <= 512
+
+    run(engine, body, process=True)
+    assert len(message_ids(engine)) == 710
+
+
+def test_the_commit_process_exits_when_its_parent_goes_away(tmp_path: Path) -> None:
+    from storage import commit_process
+
+    db = tmp_path / "x.db"
+    parent, child = socket.socketpair()
+    proc = subprocess.Popen(
+        [sys.executable, "-I", commit_process.__file__, str(child.fileno()), str(db), "2", "0"],
+        pass_fds=(child.fileno(),),
+    )
+    child.close()
+    parent.close()  # what a SIGKILL of the server does to the child's socket
+    assert proc.wait(timeout=30) == 0
