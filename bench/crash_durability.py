@@ -39,11 +39,20 @@ from storage.db import make_engine, upgrade  # noqa: E402
 from storage.schema import messages  # noqa: E402
 from storage.writer import GroupCommitWriter  # noqa: E402
 
+# how the writer commits (SQLite; PostgreSQL always uses the thread): as ``smsc serve`` does
+# (small turns on the loop, the rest in the commit process), or one path alone
+MODES = {
+    "served": {"on_loop": True, "process": True},
+    "thread": {},
+    "on_loop": {"on_loop": True},
+    "process": {"process": True},
+}
 
-async def child(url: str, synchronous: str, writers: int, rows: int) -> None:
+
+async def child(url: str, synchronous: str, writers: int, rows: int, mode: str) -> None:
     """Write ``rows`` rows; print each id once its future has resolved (i.e. it is committed)."""
-    engine = make_engine(url, sqlite_synchronous=synchronous)
-    writer = GroupCommitWriter(engine, asyncio.get_running_loop())
+    engine = make_engine(url, sqlite_synchronous=synchronous, sqlite_autocheckpoint=False)
+    writer = GroupCommitWriter(engine, asyncio.get_running_loop(), **MODES[mode])
     writer.start()
     next_id = itertools.count(1).__next__
     out = sys.stdout
@@ -72,7 +81,7 @@ def stored_ids(url: str) -> set[int]:
 
 
 def crash_once(
-    url: str, synchronous: str, writers: int, rows: int, rng: random.Random
+    url: str, synchronous: str, writers: int, rows: int, rng: random.Random, mode: str
 ) -> dict[str, Any]:
     engine = make_engine(url, sqlite_synchronous=synchronous)
     upgrade(engine)  # before the child starts, so the kill lands in writes, not in DDL
@@ -93,6 +102,8 @@ def crash_once(
             str(writers),
             "--rows",
             str(rows),
+            "--mode",
+            mode,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -143,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         default="FULL",
         help="SQLite PRAGMA synchronous (default FULL)",
     )
+    ap.add_argument(
+        "--mode",
+        choices=sorted(MODES),
+        default="served",
+        help="where commits happen (SQLite): as served (default), or thread/on_loop/process alone",
+    )
     ap.add_argument("--seed", type=int, help="random seed for the kill point (default: random)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -151,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.child:
         try:
-            asyncio.run(child(args.url, args.synchronous, args.writers, args.rows))
+            asyncio.run(child(args.url, args.synchronous, args.writers, args.rows, args.mode))
         except BrokenPipeError:  # the parent went away
             os._exit(1)
         return 0
@@ -159,11 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     with tempfile.TemporaryDirectory(prefix="crash_") as tmp:
         url = args.url or f"sqlite:///{os.path.join(tmp, 'crash.db')}"
-        result = crash_once(url, args.synchronous, args.writers, args.rows, random.Random(seed))
+        result = crash_once(
+            url, args.synchronous, args.writers, args.rows, random.Random(seed), args.mode
+        )
     result = {
         "bench": "crash_durability",
         "url": url if args.url else "sqlite (temporary file)",
         "synchronous": args.synchronous if url.startswith("sqlite") else None,
+        "mode": args.mode if url.startswith("sqlite") else "thread",
         "writers": args.writers,
         "rows": args.rows,
         "seed": seed,

@@ -30,10 +30,16 @@ def run_crash(*args: str) -> dict[str, object]:
     return result
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_sigkill_mid_stream_loses_no_reported_row_sqlite(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("mode", "seed"), [("served", 1), ("served", 2), ("thread", 3), ("on_loop", 4), ("process", 5)]
+)
+def test_sigkill_mid_stream_loses_no_reported_row_sqlite(
+    tmp_path: Path, mode: str, seed: int
+) -> None:
     url = f"sqlite:///{tmp_path / 'crash.db'}"
-    result = run_crash("--url", url, "--rows", "3000", "--writers", "16", "--seed", str(seed))
+    result = run_crash(
+        "--url", url, "--rows", "3000", "--writers", "16", "--seed", str(seed), "--mode", mode
+    )
     assert result["killed"], result  # the kill landed mid-stream, not after the child finished
     assert 0 < int(result["reported"]) < 3000  # type: ignore[call-overload]
     assert result["missing"] == 0, result
