@@ -194,23 +194,46 @@ def machine_busy() -> float:
     return sum(fields[:3]) / _CLK_TCK
 
 
-def proc_cpu(pid: int | None) -> dict[int, tuple[float, float]]:
-    """CPU seconds (user, system) per thread of ``pid``, from /proc; {} if unknown/unreadable."""
-    if pid is None:
-        return {}
-    result: dict[int, tuple[float, float]] = {}
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return {}
-    for tid in tids:
+_CHILDREN: set[int] = set()  # child processes of a server seen by proc_cpu (for labels)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the server's commit process)."""
+    out: list[int] = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+            with open(f"/proc/{name}/stat", "rb") as f:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(b")") + 2 :].split()  # after "pid (comm) "
-        result[int(tid)] = (int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK)
+        if int(stat[stat.rindex(b")") + 2 :].split()[1]) == pid:
+            out.append(int(name))
+    return out
+
+
+def proc_cpu(pid: int | None) -> dict[int, tuple[float, float]]:
+    """CPU seconds (user, system) per thread of ``pid`` and of its child processes (the
+    server's commit process is part of the server), from /proc; {} if unknown/unreadable."""
+    if pid is None:
+        return {}
+    result: dict[int, tuple[float, float]] = {}
+    kids = _children(pid)
+    _CHILDREN.update(kids)
+    for owner in (pid, *kids):
+        try:
+            tids = os.listdir(f"/proc/{owner}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{owner}/task/{tid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(b")") + 2 :].split()  # after "pid (comm) "
+            result[int(tid)] = (int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK)
     return result
 
 
@@ -222,8 +245,9 @@ def cpu_delta(
 ) -> dict[str, Any]:
     """Cores used over ``wall`` seconds, in all and per busy thread as [cores, of which kernel].
 
-    ``main`` is the event-loop thread; with the GIL, main + writer near 1.0 core means the
-    server is interpreter-bound whatever the machine has left.
+    ``main`` is the event-loop thread; ``child<pid>`` is the commit process (its own core);
+    threads of the server share one GIL, so main + its threads near 1.0 core means the
+    server's process is interpreter-bound whatever the machine has left.
     """
     per: dict[int, tuple[float, float]] = {}
     for tid, (user, system) in after.items():
@@ -231,7 +255,10 @@ def cpu_delta(
         per[tid] = (user - u0 + system - s0, system - s0)
     busy = sorted(((v, k, tid) for tid, (v, k) in per.items() if v > 0), reverse=True)
     threads = {
-        ("main" if tid == pid else f"tid{tid}"): [round(v / wall, 3), round(k / wall, 3)]
+        ("main" if tid == pid else f"child{tid}" if tid in _CHILDREN else f"tid{tid}"): [
+            round(v / wall, 3),
+            round(k / wall, 3),
+        ]
         for v, k, tid in busy
     }
     return {

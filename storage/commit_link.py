@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
-from storage.commit_process import FrameReader, encode
+from storage.commit_process import FrameReader, Plan, connect, encode, execute_jobs
 
 if TYPE_CHECKING:
     from storage.writer import _InsertPlan, _Job
@@ -73,6 +73,9 @@ class CommitLink:
         self._next_pid = 1
         # every plan the child may still need, by id: sent again to a new child
         self._plan_frames: dict[int, tuple[Any, ...]] = {}
+        self.plans: dict[int, Plan] = {}  # the same plans, for ``commit_here``
+        self._here: sqlite3.Connection | None = None
+        self.here_commits = 0
         self._forget_below: int | None = None
         self._queue: list[tuple[_Job, Wire]] = []
         self._in_flight: dict[int, list[_Job]] = {}
@@ -115,6 +118,39 @@ class CommitLink:
     def submit(self, job: _Job, wire: Wire) -> None:
         self._queue.append((job, wire))
 
+    def commit_here(self, wires: list[Wire]) -> int | None:
+        """Commit these jobs on the calling (loop) thread with the child's code and a plain
+        sqlite3 connection that never waits for a lock; the rows written, or None if the
+        database was busy or anything failed (rolled back: send them to the child instead).
+
+        For window-1 clients: no process hop either way, and none of SQLAlchemy's
+        per-statement and per-transaction work (about half of a one-row commit here).
+        """
+        conn = self._here
+        try:
+            if conn is None:
+                conn = self._here = connect(self._args[0], self._args[1], int(self._args[2]))
+                conn.execute("PRAGMA busy_timeout=0")
+            cur = conn.cursor()
+            cur.execute("BEGIN")
+            rows = execute_jobs(cur, self.plans, wires)
+            cur.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - the child retries, caller by caller
+            log.debug("event=loop_commit_handed_over jobs=%d reason=%r", len(wires), exc)
+            if conn is not None and conn.in_transaction:
+                try:
+                    conn.rollback()
+                except sqlite3.Error:
+                    self._close_here()
+            return None
+        self.here_commits += 1
+        return rows
+
+    def _close_here(self) -> None:
+        if self._here is not None:
+            self._here.close()
+            self._here = None
+
     def pump(self) -> None:
         """Send queued jobs as batches while fewer than two are in flight."""
         while self._queue and len(self._in_flight) < _MAX_IN_FLIGHT:
@@ -154,6 +190,7 @@ class CommitLink:
         if proc is not None:
             await self._loop.run_in_executor(None, _wait, proc)
         self._close()
+        self._close_here()
 
     # -- plans -----------------------------------------------------------------------------------
 
@@ -172,6 +209,7 @@ class CommitLink:
             head, group = plan.multi if plan.multi is not None else (None, None)
             frame = ("plan", pid, plan.sql, head, group, plan.per_chunk)
             self._plan_frames[pid] = frame
+            self.plans[pid] = frame[2:]
             self._send(frame)
         cached = self._plans[gkey] = (stmt, plan, pid)
         return cached
@@ -182,6 +220,7 @@ class CommitLink:
             return
         for pid in [p for p in self._plan_frames if p < below]:
             del self._plan_frames[pid]
+            del self.plans[pid]
         self._send(("forget_below", below))
 
     # -- the child -------------------------------------------------------------------------------

@@ -196,22 +196,35 @@ class GroupCommitWriter:
 
     def _commit_on_loop(self, batch: list[_Job]) -> bool:
         started = time.perf_counter()
-        try:
-            if self._loop_conn is None:
-                conn = self._engine.connect()
-                conn.detach()  # its busy_timeout must not reach the pool's other users
-                # never sleep on the loop: a locked database sends the batch elsewhere
-                conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
-                self._loop_conn = conn
-            with self._loop_conn.begin():
-                rows = _execute_grouped(
-                    self._loop_conn, [job.ops for job in batch], self._loop_plans
-                )
-        except Exception as exc:  # noqa: BLE001 - the thread or the process retries, caller by caller
-            log.debug("event=loop_commit_handed_over jobs=%d reason=%r", len(batch), exc)
-            if self._loop_conn is not None and self._loop_conn.invalidated:
-                self._loop_conn = None
-            return False
+        link = self._link
+        if link is not None:  # the commit process's plans and code, on a plain connection
+            wires = []
+            for job in batch:
+                wire = link.wire(job.ops)
+                if wire is None:
+                    return False
+                wires.append(wire)
+            done = link.commit_here(wires)
+            if done is None:
+                return False
+            rows = done
+        else:
+            try:
+                if self._loop_conn is None:
+                    conn = self._engine.connect()
+                    conn.detach()  # its busy_timeout must not reach the pool's other users
+                    # never sleep on the loop: a locked database sends the batch elsewhere
+                    conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
+                    self._loop_conn = conn
+                with self._loop_conn.begin():
+                    rows = _execute_grouped(
+                        self._loop_conn, [job.ops for job in batch], self._loop_plans
+                    )
+            except Exception as exc:  # noqa: BLE001 - the thread retries, caller by caller
+                log.debug("event=loop_commit_handed_over jobs=%d reason=%r", len(batch), exc)
+                if self._loop_conn is not None and self._loop_conn.invalidated:
+                    self._loop_conn = None
+                return False
         self.commits += 1
         self.loop_commits += 1
         self.rows += rows
