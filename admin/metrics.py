@@ -45,6 +45,16 @@ class SmscCollector(Collector):
             "Group commits made on the event loop (SQLite, database free)",
             value=s.writer.loop_commits,
         )
+        yield CounterMetricFamily(
+            "smsc_commits_in_process",
+            "Group commits made by the commit process (SQLite, storage.commit_process)",
+            value=s.writer.process_commits,
+        )
+        yield CounterMetricFamily(
+            "smsc_commit_process_restarts",
+            "Times the commit process died and was replaced",
+            value=s.writer.process_restarts,
+        )
         yield CounterMetricFamily("smsc_rows_written", "Rows written", value=s.writer.rows)
         yield CounterMetricFamily("smsc_messages_submitted", "MT parts stored", value=s.submitted)
         yield CounterMetricFamily(

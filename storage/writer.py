@@ -289,6 +289,10 @@ class GroupCommitWriter:
                 log.exception("event=on_commit_failed")
 
     @property
+    def process_restarts(self) -> int:
+        return self._link.restarts if self._link is not None else 0
+
+    @property
     def pending(self) -> int:
         link = self._link.pending if self._link is not None else 0
         return len(self._queue) + len(self._turn) + link

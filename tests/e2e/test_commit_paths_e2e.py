@@ -1,0 +1,83 @@
+"""The served SQLite commit paths, end to end: a lone submit is committed on the event loop,
+a window of submits in the commit process (a child of the server), every acknowledged message
+is stored, and the child does not outlive a server killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.smpp_client import Collector, submit_batched
+
+CONFIG = """
+[carrier]
+default = { outcome = "DELIVRD", delay_ms = 200 }
+"""
+
+
+def children(pid: int) -> list[int]:
+    kids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_bytes()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(b")") + 2 :].split()[1]) == pid:
+                kids.append(int(name))
+    return kids
+
+
+def exited(pid: int) -> bool:
+    """Gone, or a zombie (it has exited; whoever inherited it has not reaped it yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return True
+    return stat[stat.rindex(b")") + 2 :].startswith(b"Z")
+
+
+def metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            key, _, value = line.partition(" ")
+            if key == name:
+                return float(value)
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_lone_submits_commit_on_the_loop_and_windows_in_the_commit_process(make_server) -> None:
+    server = make_server(CONFIG)
+    assert server.proc is not None
+    pid = server.proc.pid
+    admin = server.ports["admin"]
+    c = Collector(server.ports["smpp"]).connect("transceiver")
+    try:
+        ids = submit_batched(c, 1, batch=1)
+        assert metric(admin, "smsc_commits_on_loop_total") >= 1
+        ids += submit_batched(c, 400, batch=100)
+        assert len(set(ids)) == 401
+        assert metric(admin, "smsc_commits_in_process_total") >= 1
+        c.read_until(lambda: len(c.receipts()) >= 401, timeout=60)  # receipts and acks too
+    finally:
+        c.close()
+    kids = children(pid)
+    assert len(kids) == 1, kids
+    assert b"commit_process.py" in Path(f"/proc/{kids[0]}/cmdline").read_bytes()
+    for message_id in (ids[0], ids[200], ids[-1]):  # stored, as acknowledged
+        status, body = server.admin(f"/api/messages/{message_id}")
+        assert status == 200, body
+
+    assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    deadline = time.monotonic() + 15
+    while not exited(kids[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert exited(kids[0]), "the commit process outlived its server"
+
+    server.start()  # the database is consistent and every acknowledged message is there
+    for message_id in (ids[0], ids[200], ids[-1]):
+        status, body = server.admin(f"/api/messages/{message_id}")
+        assert status == 200, body
