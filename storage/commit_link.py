@@ -37,6 +37,7 @@ log = logging.getLogger("smsc.storage")
 
 _CHILD = Path(__file__).with_name("commit_process.py")
 _MAX_IN_FLIGHT = 4
+_LOSSES_BEFORE_GIVING_UP = 3  # children lost in a row without one answer
 _PLAN_CACHE_MAX = 512
 
 Wire = list[tuple[int, list[tuple[Any, ...]]]]  # one job: (plan id, rows as tuples) in order
@@ -57,12 +58,15 @@ class CommitLink:
         build_plan: Callable[[Any, tuple[str, ...], Any], _InsertPlan | None],
         finish: Callable[[list[_Job], list[BaseException | None] | None, int, float], None],
         max_batch: int,
+        unavailable: Callable[[list[_Job]], None],
     ) -> None:
         self._loop = loop
         self._args = [path, str(synchronous), str(autocheckpoint)]
         self._dialect = dialect
         self._build_plan = build_plan
         self._finish = finish
+        self._unavailable = unavailable
+        self._losses_in_a_row = 0
         self._max_batch = max_batch
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
@@ -160,10 +164,7 @@ class CommitLink:
                     self._spawn()
                 except OSError as exc:
                     log.error("event=commit_process_start_failed error=%r", exc)
-                    jobs = [job for job, _wire in self._queue]
-                    self._queue.clear()
-                    self._finish(jobs, [exc] * len(jobs), 0, 0.0)
-                    self._notify_drained()
+                    self._give_up()
                     return
             chunk = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
@@ -288,6 +289,7 @@ class CommitLink:
             self._lost(exc)
         for frame in frames:
             if frame[0] == "done":
+                self._losses_in_a_row = 0
                 for bid, results, rows, seconds in frame[1]:
                     jobs = self._in_flight.pop(bid, None)
                     if jobs is not None:
@@ -311,10 +313,28 @@ class CommitLink:
         )
         self._close()
         self.restarts += 1
+        self._losses_in_a_row += 1
         lost = CommitProcessLost(f"commit process lost: {exc!r}")
         in_flight, self._in_flight = self._in_flight, {}
         for jobs in in_flight.values():
             self._finish(jobs, [lost] * len(jobs), 0, 0.0)
+        if self._losses_in_a_row >= _LOSSES_BEFORE_GIVING_UP:
+            self._give_up()
+
+    def _give_up(self) -> None:
+        """No working child (it cannot start, or dies before answering): the writer's thread
+        commits from now on, starting with what is queued here."""
+        log.error(
+            "event=commit_process_off losses_in_a_row=%d queued_jobs=%d; "
+            "the writer thread commits instead",
+            self._losses_in_a_row,
+            len(self._queue),
+        )
+        jobs = [job for job, _wire in self._queue]
+        self._queue.clear()
+        self._close_here()
+        self._unavailable(jobs)
+        self._notify_drained()
 
     def _close(self) -> None:
         if self._sock is not None:

@@ -96,6 +96,7 @@ class GroupCommitWriter:
         self._loop_plans: dict[_GroupKey, tuple[Executable, _InsertPlan | None]] = {}
         self._thread_busy = False  # the thread is between taking a batch and committing it
         self.loop_commits = 0
+        self.process_available = True
         self.process_commits = 0
         self._loop = loop
         self._max_wait = max_wait_ms / 1000.0
@@ -136,6 +137,7 @@ class GroupCommitWriter:
                 _InsertPlan.build,
                 self._finish,
                 self._max_batch,
+                self._process_unavailable,
             )
 
     def write(self, ops: Sequence[Op]) -> asyncio.Future[None]:
@@ -265,6 +267,15 @@ class GroupCommitWriter:
 
         self._hand_over([_Job([], None, one)])
         link.submit(_Job([], None, one), [])
+
+    def _process_unavailable(self, jobs: list[_Job]) -> None:
+        """The commit process cannot run: the thread takes its jobs and every later batch."""
+        self._link = None
+        self.process_available = False
+        if jobs:
+            with self._cond:  # also while stopping: the thread is stopped after the link
+                self._queue.extend(jobs)
+                self._cond.notify()
 
     def _finish(
         self,

@@ -193,3 +193,48 @@ def test_the_commit_process_exits_when_its_parent_goes_away(tmp_path: Path) -> N
     child.close()
     parent.close()  # what a SIGKILL of the server does to the child's socket
     assert proc.wait(timeout=30) == 0
+
+
+def test_a_child_that_keeps_dying_hands_the_work_to_the_thread(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken commit process (here: one that exits at once) must not stop the server from
+    storing: its jobs fail while it is tried, then the writer thread takes over."""
+    from storage import commit_link
+
+    broken = tmp_path / "broken_child.py"
+    broken.write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.setattr(commit_link, "_CHILD", broken)
+
+    async def body(writer: GroupCommitWriter) -> None:
+        outcomes = []
+        for pk in range(1, 11):
+            try:
+                await asyncio.wait_for(writer.write([(INSERT_MESSAGE, message_row(pk))]), 30)
+                outcomes.append(None)
+            except CommitProcessLost:
+                outcomes.append("lost")
+        assert outcomes[:3] == ["lost"] * 3  # tried three times, each caller told
+        assert outcomes[3:] == [None] * 7
+        assert not writer.process_available
+
+    run(engine, body, process=True)
+    assert message_ids(engine) == set(range(4, 11))
+
+
+def test_a_child_that_cannot_start_hands_the_work_to_the_thread(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import commit_link
+
+    monkeypatch.setattr(commit_link.sys, "executable", "/nonexistent/python")
+
+    async def body(writer: GroupCommitWriter) -> None:
+        await asyncio.wait_for(
+            asyncio.gather(*(writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in (1, 2))),
+            30,
+        )
+        assert not writer.process_available
+
+    run(engine, body, process=True)
+    assert message_ids(engine) == {1, 2}
