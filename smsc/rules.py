@@ -290,7 +290,9 @@ def default_carrier_config() -> CarrierConfig:
     return CarrierConfig()
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__ (about 5x the cost
+# of a plain __init__), and these are built for every message. Nobody mutates them.
+@dataclass(slots=True)
 class MessageFacts:
     """What the carrier knows about one submitted message (one destination, one segment set).
 
@@ -308,7 +310,7 @@ class MessageFacts:
     message_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, for the same reason as MessageFacts
 class Decision:
     """The carrier's verdict on one message; receipts and the event log are built from it."""
 

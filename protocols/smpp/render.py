@@ -21,8 +21,20 @@ ESM_INTERMEDIATE = 0x20
 ESM_UDHI = 0x40
 
 
+_dates: dict[tuple[int, bool], str] = {}
+
+
 def _date(epoch: float, seconds: bool = False) -> str:
-    return time.strftime("%y%m%d%H%M%S" if seconds else "%y%m%d%H%M", time.gmtime(epoch))
+    """Cached per second: at high rates most receipts share their submit and done seconds,
+    and gmtime + strftime twice per receipt showed in the loop's profile."""
+    key = (int(epoch), seconds)
+    text = _dates.get(key)
+    if text is None:
+        if len(_dates) >= 4096:
+            _dates.clear()
+        fmt = "%y%m%d%H%M%S" if seconds else "%y%m%d%H%M"
+        text = _dates[key] = time.strftime(fmt, time.gmtime(key[0]))
+    return text
 
 
 def receipt_text(p: dict[str, Any], *, seconds: bool = False) -> str:
