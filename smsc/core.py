@@ -772,12 +772,21 @@ class Smsc:
                 if not parts:
                     return None
                 pks = [p["id"] for p in parts]
+                # receipts from before migration 0003, then those that are outbox rows
                 receipts = [
                     dict(r)
                     for r in conn.execute(
                         select(receipts_table)
                         .where(receipts_table.c.message_pk.in_(pks))
                         .order_by(receipts_table.c.id)
+                    ).mappings()
+                ]
+                receipts += [
+                    _receipt_view(r)
+                    for r in conn.execute(
+                        select(outbox_table)
+                        .where(outbox_table.c.message_pk.in_(pks), outbox_table.c.kind == "receipt")
+                        .order_by(outbox_table.c.id)
                     ).mappings()
                 ]
                 events = [
@@ -878,3 +887,20 @@ class Smsc:
     def stop(self) -> None:
         self.receipts.close()
         self.outbox.close()
+
+
+def _receipt_view(row: Any) -> dict[str, Any]:
+    """A receipt's outbox row in the shape of the former ``receipts`` rows, plus its delivery."""
+    payload = json.loads(row["payload"])
+    return {
+        "id": row["id"],
+        "message_pk": row["message_pk"],
+        "state": payload.get("state"),
+        "err": payload.get("err", 0),
+        "stat": payload.get("stat", ""),
+        "final": payload.get("final", True),
+        "created_at": row["created_at"],
+        "acknowledged_at": row["done_at"] if row["gave_up_at"] is None else None,
+        "attempts": row["attempts"],
+        "gave_up_at": row["gave_up_at"],
+    }

@@ -62,8 +62,14 @@ def _to_json(payload: dict[str, Any]) -> str:
         return _json_encode(payload)
 
 
-def insert_op(item: OutboxItem, now: float) -> tuple[Any, dict[str, Any]]:
-    """The write that makes ``item`` durable; commit it before calling ``Outbox.add``."""
+def insert_op(
+    item: OutboxItem, now: float, message_pk: int | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """The write that makes ``item`` durable; commit it before calling ``Outbox.add``.
+
+    A receipt names the message part it reports on (``message_pk``): its outbox row is the
+    receipt's only record (the admin message view reads it).
+    """
     return (
         _INSERT,
         {
@@ -75,6 +81,7 @@ def insert_op(item: OutboxItem, now: float) -> tuple[Any, dict[str, Any]]:
             "created_at": now,
             "attempts": 0,
             "done_at": None,
+            "message_pk": message_pk,
         },
     )
 

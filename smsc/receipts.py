@@ -3,8 +3,8 @@
 The carrier decides each message's fate at submit (so a seeded run repeats exactly) and the
 decision is stored with the message. This scheduler keeps the messages whose receipt is still
 to be generated in a heap ordered by due time; when one comes due it writes, in one
-transaction, the receipt row, the outbox row and the message's new state, and only after that
-commit hands the receipt to the outbox. After a restart ``restore`` rebuilds the heap from
+transaction, the receipt's outbox row (which is the receipt's record: ``message_pk`` names the
+part) and the message's new state, and only after that commit hands the receipt to the outbox. After a restart ``restore`` rebuilds the heap from
 messages whose receipt was never generated (``done_at IS NULL``).
 """
 
@@ -26,7 +26,6 @@ from smsc.outbox import insert_op
 from smsc.reassembly import worst_state
 from smsc.rules import FinalState
 from storage.schema import messages as messages_table
-from storage.schema import receipts as receipts_table
 
 log = logging.getLogger("smsc.receipts")
 
@@ -40,7 +39,6 @@ _SET_STATE = (
     .where(messages_table.c.id == bindparam("pk"))
     .values(state=bindparam("st"))
 )
-_INSERT_RECEIPT = receipts_table.insert()
 
 
 @dataclass(slots=True)
@@ -174,7 +172,7 @@ class ReceiptScheduler:
         if batch:
             # one job, its ops ordered by statement: the writer keeps a job's order, so
             # interleaved (update, insert, insert) per receipt would defeat executemany
-            order = {_SET_DONE: 0, _SET_STATE: 1, _INSERT_RECEIPT: 2}
+            order = {_SET_DONE: 0, _SET_STATE: 1}
             ops.sort(key=lambda op: order.get(op[0], 3))
             self._write_then(ops, lambda err: self._committed(err, batch, items))
         self._arm()
@@ -205,23 +203,10 @@ class ReceiptScheduler:
             ops.append((_SET_STATE, {"pk": p.pk, "st": "ENROUTE"}))
         if not wanted:
             return
-        rid = self._next_id("receipts")
-        ops.append(
-            (
-                _INSERT_RECEIPT,
-                {
-                    "id": rid,
-                    "message_pk": p.pk,
-                    "state": state,
-                    "err": err,
-                    "stat": stat,
-                    "created_at": now,
-                },
-            )
-        )
+        oid = self._next_id("outbox")
         fs = FinalState(state) if state in FinalState.__members__ else FinalState.UNKNOWN
         item = OutboxItem(
-            id=self._next_id("outbox"),
+            id=oid,
             account=p.account,
             protocol=p.protocol,
             kind="receipt",
@@ -239,12 +224,12 @@ class ReceiptScheduler:
                 "submitted_at": p.submitted_at,
                 "done_at": now if final else p.submitted_at,
                 "text": p.text_head,
-                "receipt_id": rid,
+                "receipt_id": oid,
             },
         )
         if p.extra is not None:
             item.payload["extra"] = p.extra
-        ops.append(insert_op(item, now))
+        ops.append(insert_op(item, now, p.pk))
         items.append(item)
 
     def _committed(

@@ -89,6 +89,8 @@ Index("ix_messages_message_id", messages.c.message_id)
 Index("ix_messages_pending", messages.c.done_at, messages.c.deliver_at)
 Index("ix_messages_account_dest", messages.c.account, messages.c.destination)
 
+# Receipts generated before migration 0003; since then a receipt is its outbox row (kind
+# "receipt", ``message_pk`` set), which carries the same fields and whether it was acknowledged.
 receipts = Table(
     "receipts",
     metadata,
@@ -129,8 +131,10 @@ outbox = Table(
     Column("done_at", Float),  # set once the peer acknowledged it; never resent after that
     Column("gave_up_at", Float),  # HTTP pushes: the last retry failed too (done_at is set as well)
     Column("last_error", Text),
+    Column("message_pk", BigInteger),  # receipts: the message part it reports on
 )
 Index("ix_outbox_pending", outbox.c.done_at, outbox.c.id)
+Index("ix_outbox_message", outbox.c.message_pk)
 
 events = Table(
     "events",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 
 import pytest
 import smpplib.consts
@@ -44,6 +45,14 @@ def test_bind_submit_receipts_unbind(make_server) -> None:
     assert status == 200
     assert view["parts"][0]["group_total"] == 3
     assert view["receipts"][0]["state"] == "DELIVRD"
+    # the receipt's record is its outbox row: it also says when the ESME acknowledged it
+    deadline = time.monotonic() + 10
+    while view["receipts"][0]["acknowledged_at"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        view = server.admin(f"/api/messages/{ids[1]}")[1]
+    assert view["receipts"][0]["acknowledged_at"] is not None
+    assert view["receipts"][0]["message_pk"] == view["parts"][0]["id"]
+    assert len(view["receipts"]) == 1
 
 
 def test_wrong_password_is_rinvpaswd(server) -> None:
