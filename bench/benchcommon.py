@@ -197,18 +197,24 @@ def machine_busy() -> float:
 _CHILDREN: set[int] = set()  # child processes of a server seen by proc_cpu (for labels)
 
 
+def _stat_fields(path: str) -> list[bytes] | None:
+    """The fields of a /proc stat file after "pid (comm) " (state, ppid, ...); None if gone."""
+    try:
+        with open(path, "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(b")") + 2 :].split()
+
+
 def _children(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (the server's commit process)."""
     out: list[int] = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(b")") + 2 :].split()[1]) == pid:
+        fields = _stat_fields(f"/proc/{name}/stat")
+        if fields is not None and int(fields[1]) == pid:
             out.append(int(name))
     return out
 
@@ -227,12 +233,9 @@ def proc_cpu(pid: int | None) -> dict[int, tuple[float, float]]:
         except OSError:
             continue
         for tid in tids:
-            try:
-                with open(f"/proc/{owner}/task/{tid}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
+            fields = _stat_fields(f"/proc/{owner}/task/{tid}/stat")
+            if fields is None:
                 continue
-            fields = stat[stat.rindex(b")") + 2 :].split()  # after "pid (comm) "
             result[int(tid)] = (int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK)
     return result
 

@@ -30,8 +30,10 @@ import sqlite3
 import struct
 import sys
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
+K = TypeVar("K")
 HEADER = struct.Struct("!I")
 MAX_FRAME = 1 << 30
 
@@ -69,23 +71,31 @@ class FrameReader:
 Plan = tuple[str, str | None, str | None, int]  # sql, multi head, multi group, rows per chunk
 
 
-def execute_jobs(cur: sqlite3.Cursor, plans: dict[int, Plan], jobs: list[Any]) -> int:
-    """Run the jobs' rows as few statements as possible, keeping each job's order.
+def group_in_order(jobs: Iterable[Iterable[tuple[K, Iterable[Any]]]]) -> list[tuple[K, list[Any]]]:
+    """Gather the jobs' rows by key into as few groups as possible, keeping each job's order.
 
-    The same grouping as the writer thread's ``_execute_grouped``: rows of one plan go
-    together unless a job's earlier op sits in a later group.
+    A job's rows land in a group after the group of its previous rows, else a new group is
+    opened, so ``[insert row, update row]`` never runs as update-then-insert. Rows of different
+    jobs may be reordered (see ``storage.writer._execute_grouped``). Shared by the writer
+    thread and this process, so both group the same way.
     """
-    groups: list[tuple[int, list[Any]]] = []
-    latest: dict[int, int] = {}
+    groups: list[tuple[K, list[Any]]] = []
+    latest: dict[K, int] = {}
     for ops in jobs:
         floor = 0
-        for pid, rows in ops:
-            idx = latest.get(pid, -1)
+        for key, rows in ops:
+            idx = latest.get(key, -1)
             if idx < floor:
-                idx = latest[pid] = len(groups)
-                groups.append((pid, []))
+                idx = latest[key] = len(groups)
+                groups.append((key, []))
             groups[idx][1].extend(rows)
             floor = idx
+    return groups
+
+
+def execute_jobs(cur: sqlite3.Cursor, plans: dict[int, Plan], jobs: list[Any]) -> int:
+    """Run the jobs' rows (``(plan id, rows)`` per op) as few statements as possible."""
+    groups = group_in_order(jobs)
     count = 0
     for pid, rows in groups:
         sql, head, group, per_chunk = plans[pid]

@@ -47,6 +47,7 @@ from sqlalchemy import Engine, Insert, LargeBinary, Update
 from sqlalchemy.sql import Executable
 
 from storage.commit_link import CommitLink
+from storage.commit_process import group_in_order
 
 log = logging.getLogger("smsc.storage")
 
@@ -435,24 +436,19 @@ def _execute_grouped(
     only enqueued after the commit that stored that row (e.g. an outbox row is acknowledged only
     after it was sent, which is after it was committed).
     """
-    groups: list[tuple[Executable, tuple[str, ...], list[Any]]] = []
-    latest: dict[_GroupKey, int] = {}
-    for ops in jobs:
-        floor = 0
+    statements: dict[int, Executable] = {}
+
+    def keyed(ops: Sequence[Op]) -> Iterable[tuple[_GroupKey, tuple[Any]]]:
         for stmt, params in ops:
+            statements[id(stmt)] = stmt
             for row in params if isinstance(params, list) else (params or {},):
-                keys = tuple(row)
-                gkey = (id(stmt), keys)
-                idx = latest.get(gkey, -1)
-                if idx < floor:
-                    idx = latest[gkey] = len(groups)
-                    groups.append((stmt, keys, []))
-                groups[idx][2].append(row)
-                floor = idx
+                yield (id(stmt), tuple(row)), (row,)
+
+    groups = group_in_order(keyed(ops) for ops in jobs)
     count = 0
-    for stmt, keys, rows in groups:
+    for gkey, rows in groups:
+        stmt, keys = statements[gkey[0]], gkey[1]
         count += len(rows)
-        gkey = (id(stmt), keys)
         cached = plans.get(gkey)
         if cached is None or cached[0] is not stmt:  # ids of collected statements are reused
             if len(plans) >= _PLAN_CACHE_MAX:
