@@ -159,12 +159,13 @@ class Smsc:
             self.binds,
             writer.write_then,
             loop,
+            write_later=writer.write_later,
             retry_initial_s=retry_initial_s,
             retry_max_s=retry_max_s,
             clock=clock,
         )
         self.receipts = ReceiptScheduler(
-            loop, clock, writer.write_then, self.outbox.add, self.next_id
+            loop, clock, writer.write_later, self.outbox.add, self.next_id
         )
         self.catalogue = Catalogue(engine, writer.write, self.next_id, clock)
         self.records = Records(engine, loop)

@@ -93,12 +93,16 @@ class Outbox:
         write_then: Callable[[list[Any], Callable[[BaseException | None], None]], None],
         loop: asyncio.AbstractEventLoop,
         *,
+        write_later: Callable[[list[Any], Callable[[BaseException | None], None]], None]
+        | None = None,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._binds = binds
         self._write_then = write_then
+        # acknowledgements ride with the next commit (``GroupCommitWriter.write_later``)
+        self._write_later = write_later or write_then
         self._loop = loop
         self._retry_initial = retry_initial_s
         self._retry_max = retry_max_s
@@ -208,7 +212,7 @@ class Outbox:
     def _flush_acks(self) -> None:
         acks, self._acks = self._acks, []
         done = self._clock()
-        self._write_then(
+        self._write_later(
             [(_MARK_DONE, {"oid": i.id, "done": done, "att": i.attempts + 1}) for i in acks],
             _log_failure,
         )

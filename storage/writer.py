@@ -79,6 +79,7 @@ class GroupCommitWriter:
         on_commit: Callable[[int, float], None] | None = None,
         on_loop: bool = False,
         process: bool = False,
+        later_ms: float = 5.0,
     ) -> None:
         self._engine = engine
         sqlite_file = engine.dialect.name == "sqlite" and engine.url.database not in (
@@ -93,6 +94,10 @@ class GroupCommitWriter:
         # loop side of ``on_loop``: jobs of the current loop turn, the loop's own connection
         self._turn: list[_Job] = []
         self._turn_scheduled = False
+        # ``write_later`` jobs waiting for the next turn's commit (or ``later_ms``)
+        self._later: list[_Job] = []
+        self._later_timer: asyncio.TimerHandle | None = None
+        self._later_wait = later_ms / 1000.0
         self._loop_conn: Any = None
         self._loop_plans: dict[_GroupKey, tuple[Executable, _InsertPlan | None]] = {}
         self._thread_busy = False  # the thread is between taking a batch and committing it
@@ -153,6 +158,33 @@ class GroupCommitWriter:
         """Like ``write`` but calls ``callback(error_or_None)`` on the loop: cheaper than a future."""
         self._enqueue(_Job(ops, None, callback))
 
+    def write_later(
+        self, ops: Sequence[Op], callback: Callable[[BaseException | None], None]
+    ) -> None:
+        """Like ``write_then``, for rows no peer is waiting on (receipts to be generated,
+        acknowledgements of sent items): they ride with the next commit that somebody does
+        wait on, or are committed ``later_ms`` after they were queued if none comes sooner.
+
+        Why: at window 1 a commit of its own for every receipt and every acknowledgement sat
+        between a client's submit and its commit (the loop fsyncs them one after the other);
+        riding along, they share that submit's fsync instead of delaying it.
+        """
+        if not self._by_turn:  # the thread batches whatever queued while it committed
+            self._enqueue(_Job(ops, None, callback))
+            return
+        if self._closing:
+            raise WriterClosed("storage writer is stopping")
+        job = _Job(ops, None, callback, time.perf_counter())
+        self._later.append(job)
+        if self._later_timer is None:
+            self._later_timer = self._loop.call_later(self._later_wait, self._later_due)
+
+    def _later_due(self) -> None:
+        self._later_timer = None
+        if self._later and not self._turn_scheduled:
+            self._turn_scheduled = True
+            self._loop.call_soon(self._commit_turn)
+
     def _enqueue(self, job: _Job) -> None:
         job.enqueued = time.perf_counter()
         if self._by_turn:
@@ -182,6 +214,12 @@ class GroupCommitWriter:
         database is free, else in the commit process (or on the thread)."""
         self._turn_scheduled = False
         batch, self._turn = self._turn, []
+        if self._later:
+            batch[:0] = self._later
+            self._later = []
+            if self._later_timer is not None:
+                self._later_timer.cancel()
+                self._later_timer = None
         if not batch:
             return
         link = self._link
@@ -307,12 +345,16 @@ class GroupCommitWriter:
     @property
     def pending(self) -> int:
         link = self._link.pending if self._link is not None else 0
-        return len(self._queue) + len(self._turn) + link
+        return len(self._queue) + len(self._turn) + len(self._later) + link
 
     def _close_loop_side(self) -> None:
-        """Route the current turn's jobs and drop the loop's connection."""
-        if self._turn:
-            batch, self._turn = self._turn, []
+        """Route the current turn's and the waiting ``write_later`` jobs; drop the loop's
+        connection."""
+        if self._later_timer is not None:
+            self._later_timer.cancel()
+            self._later_timer = None
+        if self._turn or self._later:
+            batch, self._turn, self._later = self._later + self._turn, [], []
             self._route(batch)
         if self._loop_conn is not None:
             self._loop_conn.close()

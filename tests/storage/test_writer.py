@@ -299,6 +299,38 @@ def test_write_then_calls_back_on_the_loop_thread_after_commit(engine: Engine) -
     assert isinstance(by_pk[-1][0], IntegrityError)
 
 
+def test_write_later_alone_commits_after_its_wait(engine: Engine) -> None:
+    async def body(writer: GroupCommitWriter) -> None:
+        done: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        writer.write_later([(INSERT_MESSAGE, message_row(1))], done.set_result)
+        assert await done is None
+        assert message_ids(engine) == {1}
+        assert writer.pending == 0
+
+    run(engine, body, later_ms=20)
+
+
+def test_write_later_rides_with_the_next_commit_somebody_waits_on(engine: Engine) -> None:
+    """Rows nobody waits on share the next waited-on commit (one fsync) instead of taking one
+    of their own; with the thread (and on PostgreSQL) they are queued at once."""
+
+    async def body(writer: GroupCommitWriter) -> tuple[int, list[BaseException | None]]:
+        called: list[BaseException | None] = []
+        writer.write_later([(INSERT_MESSAGE, message_row(1))], called.append)
+        writer.write_later([(SET_STATE, {"pk": 1, "st": "DELIVRD"})], called.append)
+        await asyncio.sleep(0.05)  # several loop turns: nothing forces the rows out yet
+        waiting = writer.pending
+        await writer.write([(INSERT_MESSAGE, message_row(2))])
+        await asyncio.sleep(0)
+        return waiting, called
+
+    waiting, called = run(engine, body, later_ms=60_000)
+    assert called == [None, None]
+    assert states(engine) == {1: "DELIVRD", 2: "ACCEPTD"}
+    by_turn = engine.dialect.name == "sqlite" and bool(MODE)
+    assert waiting == (2 if by_turn else 0)
+
+
 def test_a_raising_callback_does_not_stop_the_writer(engine: Engine) -> None:
     async def body(writer: GroupCommitWriter) -> None:
         def bad(_err: BaseException | None) -> None:
@@ -321,18 +353,21 @@ def test_stop_commits_everything_queued_then_refuses_new_work(engine: Engine) ->
         futs = [writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in range(1, 301)]
         called: list[BaseException | None] = []
         writer.write_then([(INSERT_MESSAGE, message_row(301))], called.append)
+        writer.write_later([(INSERT_MESSAGE, message_row(302))], called.append)
         await writer.stop()
         await asyncio.sleep(0)  # resolutions were posted to the loop before the thread ended
         assert all(f.done() and f.exception() is None for f in futs)
-        assert called == [None]
+        assert called == [None, None]
         assert writer.pending == 0
         with pytest.raises(WriterClosed):
             writer.write([(INSERT_MESSAGE, message_row(999))])
         with pytest.raises(WriterClosed):
             writer.write_then([(INSERT_MESSAGE, message_row(999))], called.append)
+        with pytest.raises(WriterClosed):
+            writer.write_later([(INSERT_MESSAGE, message_row(999))], called.append)
 
     asyncio.run(main())
-    assert message_ids(engine) == set(range(1, 302))
+    assert message_ids(engine) == set(range(1, 303))
 
 
 def test_empty_write_is_a_barrier_behind_earlier_writes(engine: Engine) -> None:
