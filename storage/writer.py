@@ -167,9 +167,14 @@ class GroupCommitWriter:
 
         Why: at window 1 a commit of its own for every receipt and every acknowledgement sat
         between a client's submit and its commit (the loop fsyncs them one after the other);
-        riding along, they share that submit's fsync instead of delaying it.
+        riding along, they share that submit's fsync instead of delaying it. Only while
+        commits happen on the loop: when a commit is already running in the process or the
+        thread, the rows are queued at once.
         """
-        if not self._by_turn:  # the thread batches whatever queued while it committed
+        link = self._link
+        if not self._on_loop or (link is not None and not link.idle) or self._thread_busy:
+            # a commit is already under way elsewhere: these rows join the next batch like any
+            # other (holding them back there only made batches, and their submits, wait longer)
             self._enqueue(_Job(ops, None, callback))
             return
         if self._closing:

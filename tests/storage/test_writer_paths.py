@@ -131,6 +131,22 @@ def test_process_small_turns_commit_on_the_loop_when_both_are_on(engine: Engine)
     run(engine, body, process=True, on_loop=True)
 
 
+def test_write_later_is_not_held_back_while_the_process_commits(engine: Engine) -> None:
+    """Under load the rows join the next batch at once: holding them for a waited-on commit
+    would only make the batches, and the submits in them, wait longer."""
+
+    async def body(writer: GroupCommitWriter) -> None:
+        busy = [writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in range(1, 40)]
+        await asyncio.sleep(0)  # that turn went to the commit process
+        done: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        writer.write_later([(INSERT_MESSAGE, message_row(40))], done.set_result)
+        assert await asyncio.wait_for(done, 10) is None  # not the 60 s wait
+        await asyncio.gather(*busy)
+        assert message_ids(engine) == set(range(1, 41))
+
+    run(engine, body, process=True, on_loop=True, later_ms=60_000)
+
+
 def test_a_killed_process_fails_its_jobs_and_the_next_child_commits(engine: Engine) -> None:
     async def body(writer: GroupCommitWriter) -> None:
         await writer.write([(INSERT_MESSAGE, message_row(1))])
