@@ -418,7 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     add_server_arguments(parser, "SMPP", "stub SMSC")
     load = parser.add_argument_group("load")
     add_window_arguments(
-        load, "submits", WINDOWS, "messages per run (default 3000 for W=1, 20000 otherwise)"
+        load,
+        "submits",
+        WINDOWS,
+        "messages per run (default 5000 for W=1, 60000 otherwise: several times the 1 s "
+        "receipt delay, so receipts flow during most of the run)",
     )
     add_run_arguments(
         load, "registered_delivery 1 and wait for every receipt (default on)", "receipts"
@@ -443,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         target.start()
         out = {"bench": "smpp_submit", "client": args.client, "receipts": args.receipts}
         result = asyncio.run(
-            bench(args, target, out, windows, lambda w: 3000 if w == 1 else 20000, run_once)
+            bench(args, target, out, windows, lambda w: 5000 if w == 1 else 60000, run_once)
         )
         if args.spawn:
             result["server_config"] = spawned_server_config(args, "window", args.server_window)
