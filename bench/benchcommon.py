@@ -406,7 +406,33 @@ async def _bounded(fut: asyncio.Future[Any], deadline: float, what: str) -> Any:
         raise BenchError(f"duration limit reached while waiting for {what}") from None
 
 
-MEDIAN_KEYS = ("msgs_per_s", "p50_us", "p90_us", "p99_us", "generator_cores", "receipts_per_s")
+MEDIAN_KEYS = (
+    "msgs_per_s",
+    "p50_us",
+    "p90_us",
+    "p99_us",
+    "generator_cores",
+    "receipts_per_s",
+    "cpu_probe_ms",
+)
+
+
+def cpu_probe_ms() -> float:
+    """How fast this VM runs Python right now: the median of three 1,000,000-step loops, in ms.
+
+    The VMs these figures come from drift by up to 2x over minutes (whole runs of the same
+    server at 9,000 and at 16,000 msg/s, the server's CPU per message doubling in both of its
+    processes, with no other process on the box and no steal time reported). Each run records
+    this probe, taken just before it, so runs in a slow spell can be told apart.
+    """
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
 
 
 def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -686,9 +712,11 @@ async def bench(
                         t.start()
                         if args.warmup > 0:
                             out["warmup"] = await warm_up(args, t, deadline, run_once)
+                    probe = cpu_probe_ms()
                     run = await run_once(
                         args, t.host, t.port, window, count, deadline, t.pid, t.admin
                     )
+                    run["cpu_probe_ms"] = probe
                 except (BenchError, OSError, TimeoutError, RuntimeError) as exc:
                     run = {"window": window, "count": count, "error": str(exc)}
                 noisy = args.max_other_cores is not None and (

@@ -467,6 +467,31 @@ def test_list_params_and_statements_with_fixed_values_are_stored_exactly(engine:
     assert reason == ""  # the column default, filled in by SQLAlchemy
 
 
+def test_float_columns_store_floats_whatever_number_the_caller_passes(engine: Engine) -> None:
+    """Every path stores a FLOAT column as a float: SQLAlchemy's ``to_float`` converts on the
+    thread, and on SQLite the column's REAL affinity converts on the loop's and the commit
+    process's paths (which skip that processor)."""
+
+    async def body(writer: GroupCommitWriter) -> None:
+        await asyncio.gather(
+            *(
+                writer.write([(INSERT_MESSAGE, message_row(pk, submitted_at=pk, deliver_at="7.5"))])
+                for pk in range(1, 21)  # > 4 jobs in one turn: the process takes them
+            )
+        )
+
+    run(engine, body)
+    with engine.connect() as conn:
+        rows = conn.execute(select(messages.c.submitted_at, messages.c.deliver_at)).all()
+        if engine.dialect.name == "sqlite":
+            stored = conn.exec_driver_sql(
+                "SELECT DISTINCT typeof(submitted_at), typeof(deliver_at) FROM messages"
+            ).all()
+            assert stored == [("real", "real")]
+    assert sorted(rows) == [(float(pk), 7.5) for pk in range(1, 21)]
+    assert all(type(a) is float and type(b) is float for a, b in rows)
+
+
 def test_rows_counter_counts_rows_not_operations(engine: Engine) -> None:
     async def body(writer: GroupCommitWriter) -> int:
         await writer.write([(INSERT_MESSAGE, [message_row(pk) for pk in range(1, 11)])])
