@@ -195,10 +195,16 @@ class GroupCommitWriter:
         if self._by_turn:
             if self._closing:
                 raise WriterClosed("storage writer is stopping")
-            self._turn.append(job)
+            turn = self._turn
+            turn.append(job)
             if not self._turn_scheduled:
                 self._turn_scheduled = True
                 self._loop.call_soon(self._commit_turn)
+            elif len(turn) >= _EARLY_JOBS and self._link is not None:
+                # a long turn (one read of many submits): the commit process starts on these
+                # while the loop decodes the rest, instead of both taking turns to idle
+                self._turn = []
+                self._route(turn)
             return
         self._hand_over([job])
 
@@ -463,6 +469,10 @@ class GroupCommitWriter:
 _GroupKey = tuple[int, tuple[str, ...]]
 # with a commit process, the loop commits a turn itself only when it is this small (latency)
 _LOOP_MAX_JOBS = 4
+# a turn that has queued this many jobs hands them to the commit process before it ends:
+# W=100 median 21,800 msg/s against 18,300 (interleaved); at 32 the extra, smaller commits
+# cost more CPU per message than the overlap gained
+_EARLY_JOBS = 60
 # SQLite >= 3.32 allows 32766 host parameters per statement; stay well inside it.
 _SQLITE_MAX_VARIABLES = 30000 if sqlite3.sqlite_version_info >= (3, 32) else 999
 _PLAN_CACHE_MAX = 512

@@ -131,6 +131,23 @@ def test_process_small_turns_commit_on_the_loop_when_both_are_on(engine: Engine)
     run(engine, body, process=True, on_loop=True)
 
 
+def test_a_long_turn_hands_its_first_jobs_to_the_process_before_it_ends(engine: Engine) -> None:
+    """W=100: one read of many submits is decoded in one loop turn; the commit process starts
+    on the first ``_EARLY_JOBS`` while the loop is still at the rest."""
+
+    async def body(writer: GroupCommitWriter) -> None:
+        link = writer._link
+        assert link is not None
+        futs = [writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in range(1, 61)]
+        assert link.pending == 60 and not writer._turn  # same turn: already handed over
+        futs += [writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in range(61, 71)]
+        assert link.pending == 60 and len(writer._turn) == 10
+        await asyncio.gather(*futs)
+        assert message_ids(engine) == set(range(1, 71))
+
+    run(engine, body, process=True, on_loop=True)
+
+
 def test_write_later_is_not_held_back_while_the_process_commits(engine: Engine) -> None:
     """Under load the rows join the next batch at once: holding them for a waited-on commit
     would only make the batches, and the submits in them, wait longer."""
