@@ -68,13 +68,14 @@ class ReceiptScheduler:
         self,
         loop: asyncio.AbstractEventLoop,
         clock: Callable[[], float],
-        write_then: Callable[[list[Any], Callable[[BaseException | None], None]], None],
+        # receipts are rows no peer waits on: the server passes ``GroupCommitWriter.write_later``
+        write: Callable[[list[Any], Callable[[BaseException | None], None]], None],
         on_ready: Callable[[list[OutboxItem]], None],
         next_id: Callable[[str], int],
     ) -> None:
         self._loop = loop
         self._clock = clock
-        self._write_then = write_then
+        self._write = write
         self._on_ready = on_ready
         self._next_id = next_id
         self._heap: list[tuple[float, int, int, bool]] = []  # (due, seq, pk, final)
@@ -174,7 +175,7 @@ class ReceiptScheduler:
             # interleaved (update, insert, insert) per receipt would defeat executemany
             order = {_SET_DONE: 0, _SET_STATE: 1}
             ops.sort(key=lambda op: order.get(op[0], 3))
-            self._write_then(ops, lambda err: self._committed(err, batch, items))
+            self._write(ops, lambda err: self._committed(err, batch, items))
         self._arm()
 
     def _receipt_ops(

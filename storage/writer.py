@@ -184,6 +184,14 @@ class GroupCommitWriter:
         if self._later_timer is None:
             self._later_timer = self._loop.call_later(self._later_wait, self._later_due)
 
+    def _take_later(self) -> list[_Job]:
+        """The waiting ``write_later`` jobs (they go first: they were queued earlier)."""
+        later, self._later = self._later, []
+        if self._later_timer is not None:
+            self._later_timer.cancel()
+            self._later_timer = None
+        return later
+
     def _later_due(self) -> None:
         self._later_timer = None
         if self._later and not self._turn_scheduled:
@@ -224,13 +232,8 @@ class GroupCommitWriter:
         """Commit what this loop turn queued: on the loop if it is small enough and the
         database is free, else in the commit process (or on the thread)."""
         self._turn_scheduled = False
-        batch, self._turn = self._turn, []
-        if self._later:
-            batch[:0] = self._later
-            self._later = []
-            if self._later_timer is not None:
-                self._later_timer.cancel()
-                self._later_timer = None
+        batch = self._take_later() + self._turn
+        self._turn = []
         if not batch:
             return
         link = self._link
@@ -361,11 +364,9 @@ class GroupCommitWriter:
     def _close_loop_side(self) -> None:
         """Route the current turn's and the waiting ``write_later`` jobs; drop the loop's
         connection."""
-        if self._later_timer is not None:
-            self._later_timer.cancel()
-            self._later_timer = None
-        if self._turn or self._later:
-            batch, self._turn, self._later = self._later + self._turn, [], []
+        batch = self._take_later() + self._turn
+        self._turn = []
+        if batch:
             self._route(batch)
         if self._loop_conn is not None:
             self._loop_conn.close()
