@@ -39,6 +39,16 @@ _SET_STATE = (
     .where(messages_table.c.id == bindparam("pk"))
     .values(state=bindparam("st"))
 )
+# per state, what a receipt says: FinalState's smpp_stat and message_state, looked up once
+_STATE_FIELDS = {fs.value: (fs.smpp_stat, fs.message_state) for fs in FinalState}
+_UNKNOWN_FIELDS = _STATE_FIELDS[FinalState.UNKNOWN.value]
+_ENROUTE = FinalState.ENROUTE.value
+_NONE, _FINAL, _FAILURE_ONLY = (
+    int(ReceiptRequest.NONE),
+    int(ReceiptRequest.FINAL),
+    int(ReceiptRequest.FAILURE_ONLY),
+)
+
 
 
 @dataclass(slots=True)
@@ -157,25 +167,26 @@ class ReceiptScheduler:
         self._timer = None
         self._timer_due = None
         now = self._clock()
-        ops: list[Any] = []
+        # one job, its ops grouped by statement: the writer keeps a job's order, so
+        # interleaved (update, insert) per receipt would defeat executemany
+        done: list[Any] = []
+        enroute: list[Any] = []
+        inserts: list[Any] = []
         items: list[OutboxItem] = []
         batch: list[tuple[PendingReceipt, bool]] = []
         heap = self._heap
+        pending = self._pending
         while heap and heap[0][0] <= now + 0.001 and len(batch) < 5000:
             _due, _seq, pk, final = heapq.heappop(heap)
-            p = self._pending.get(pk)
+            p = pending.get(pk)
             if p is None:
                 continue  # cancelled
             if final:
-                del self._pending[pk]
+                del pending[pk]
             batch.append((p, final))
-            self._receipt_ops(p, final, now, ops, items)
+            self._receipt_ops(p, final, now, done, enroute, inserts, items)
         if batch:
-            # one job, its ops ordered by statement: the writer keeps a job's order, so
-            # interleaved (update, insert, insert) per receipt would defeat executemany
-            order = {_SET_DONE: 0, _SET_STATE: 1}
-            ops.sort(key=lambda op: order.get(op[0], 3))
-            self._write(ops, lambda err: self._committed(err, batch, items))
+            self._write(done + enroute + inserts, lambda err: self._committed(err, batch, items))
         self._arm()
 
     def _receipt_ops(
@@ -183,54 +194,48 @@ class ReceiptScheduler:
         p: PendingReceipt,
         final: bool,
         now: float,
-        ops: list[Any],
+        done: list[Any],
+        enroute: list[Any],
+        inserts: list[Any],
         items: list[OutboxItem],
     ) -> None:
-        state = p.outcome if final else FinalState.ENROUTE.value
-        err, stat = (p.err, p.stat) if final else (0, FinalState.ENROUTE.value)
-        if final and p.group_key is not None:
-            parts = self._groups.pop(p.group_key, [p.outcome])
-            state = worst_state(parts)
-            if state != p.outcome:
-                stat = state
-        wanted = p.receipt == ReceiptRequest.FINAL or (
-            p.receipt == ReceiptRequest.FAILURE_ONLY and state != "DELIVRD"
-        )
-        if not final:
-            wanted = p.receipt != ReceiptRequest.NONE
         if final:
-            ops.append((_SET_DONE, {"pk": p.pk, "st": state, "done": now}))
+            state, err, stat = p.outcome, p.err, p.stat
+            if p.group_key is not None:
+                parts = self._groups.pop(p.group_key, [p.outcome])
+                state = worst_state(parts)
+                if state != p.outcome:
+                    stat = state
+            done.append((_SET_DONE, {"pk": p.pk, "st": state, "done": now}))
+            wanted = p.receipt == _FINAL or (p.receipt == _FAILURE_ONLY and state != "DELIVRD")
         else:
-            ops.append((_SET_STATE, {"pk": p.pk, "st": "ENROUTE"}))
+            state, err, stat = _ENROUTE, 0, _ENROUTE
+            enroute.append((_SET_STATE, {"pk": p.pk, "st": _ENROUTE}))
+            wanted = p.receipt != _NONE
         if not wanted:
             return
         oid = self._next_id("outbox")
-        fs = FinalState(state) if state in FinalState.__members__ else FinalState.UNKNOWN
-        item = OutboxItem(
-            id=oid,
-            account=p.account,
-            protocol=p.protocol,
-            kind="receipt",
-            payload={
-                "message_id": p.message_id,
-                "source": p.source,
-                "destination": p.destination,
-                "state": state,
-                "smpp_stat": fs.smpp_stat,
-                "message_state": fs.message_state,
-                "final": final,
-                "err": err,
-                "network_error_code": 0 if state == "DELIVRD" or not final else err,
-                "stat": stat,
-                "submitted_at": p.submitted_at,
-                "done_at": now if final else p.submitted_at,
-                "text": p.text_head,
-                "receipt_id": oid,
-            },
-        )
+        smpp_stat, message_state = _STATE_FIELDS.get(state, _UNKNOWN_FIELDS)
+        payload = {
+            "message_id": p.message_id,
+            "source": p.source,
+            "destination": p.destination,
+            "state": state,
+            "smpp_stat": smpp_stat,
+            "message_state": message_state,
+            "final": final,
+            "err": err,
+            "network_error_code": 0 if state == "DELIVRD" or not final else err,
+            "stat": stat,
+            "submitted_at": p.submitted_at,
+            "done_at": now if final else p.submitted_at,
+            "text": p.text_head,
+            "receipt_id": oid,
+        }
         if p.extra is not None:
-            item.payload["extra"] = p.extra
-        ops.append(insert_op(item, now, p.pk))
+            payload["extra"] = p.extra
+        item = OutboxItem(oid, p.account, p.protocol, "receipt", payload)
+        inserts.append(insert_op(item, now, p.pk))
         items.append(item)
 
     def _committed(

@@ -75,6 +75,8 @@ class CommitLink:
         self._writing = False
         # by (id(statement), row keys): (statement, plan or None, plan id)
         self._plans: dict[tuple[int, tuple[str, ...]], tuple[Any, _InsertPlan | None, int]] = {}
+        # the same positional plans by (id(statement), number of keys): see ``wire``
+        self._by_width: dict[tuple[int, int], tuple[Any, _InsertPlan, int]] = {}
         self._next_pid = 1
         # every plan the child may still need, by id: sent again to a new child
         self._plan_frames: dict[int, tuple[Any, ...]] = {}
@@ -100,24 +102,42 @@ class CommitLink:
         return len(self._queue) + sum(len(jobs) for jobs in self._in_flight.values())
 
     def wire(self, ops: Sequence[Any]) -> Wire | None:
-        """The job's rows as (plan id, tuples), or None if some row has no plan."""
+        """The job's rows as (plan id, tuples), or None if some row has no plan.
+
+        Rows are looked up first by statement and *number* of keys, which spares building and
+        hashing a tuple of a message row's 27 keys for every row. That is exact: a plan exists
+        only when the row's keys are exactly the statement's parameters and its getter takes
+        each of them by name, so a row with as many keys for which the getter finds every one
+        has the same keys; a row it does not fit raises KeyError and takes the full lookup.
+        """
         out: Wire = []
         plans = self._plans
+        by_width = self._by_width
         for stmt, params in ops:
             for row in params if isinstance(params, list) else (params or {},):
-                keys = tuple(row)
-                gkey = (id(stmt), keys)
-                cached = plans.get(gkey)
-                if cached is None or cached[0] is not stmt:  # ids of collected statements recur
-                    cached = self._new_plan(gkey, stmt, keys)
-                plan = cached[1]
-                if plan is None:
-                    return None
-                values = plan.values(row)
-                if out and out[-1][0] == cached[2]:
+                wkey = (id(stmt), len(row))
+                cached = by_width.get(wkey)
+                try:
+                    if cached is None or cached[0] is not stmt:
+                        raise KeyError(wkey)
+                    pid = cached[2]
+                    values = cached[1].values(row)
+                except KeyError:
+                    keys = tuple(row)
+                    gkey = (id(stmt), keys)
+                    found = plans.get(gkey)
+                    if found is None or found[0] is not stmt:  # ids of collected statements recur
+                        found = self._new_plan(gkey, stmt, keys)
+                    plan, pid = found[1], found[2]
+                    if plan is None:
+                        return None
+                    if plan.positional:
+                        by_width[wkey] = (stmt, plan, pid)
+                    values = plan.values(row)
+                if out and out[-1][0] == pid:
                     out[-1][1].append(values)
                 else:
-                    out.append((cached[2], [values]))
+                    out.append((pid, [values]))
         return out
 
     def submit(self, job: _Job, wire: Wire) -> None:
@@ -203,6 +223,7 @@ class CommitLink:
             # statements built per call (admin actions) would grow both caches for ever; the
             # child forgets the old plans once nothing that uses them is queued or in flight
             self._plans.clear()
+            self._by_width.clear()
             self._forget_below = self._next_pid
         plan = self._build_plan(stmt, keys, self._dialect)
         pid = 0

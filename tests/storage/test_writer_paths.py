@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -186,6 +187,47 @@ def test_a_killed_process_fails_its_jobs_and_the_next_child_commits(engine: Engi
     run(engine, body, process=True)
     # the lost job never committed (the child died waiting for the lock)
     assert message_ids(engine) == {1, 3}
+
+
+def test_rows_of_one_statement_with_as_many_but_other_keys_each_get_their_own_plan(
+    engine: Engine,
+) -> None:
+    """The commit link finds plans by statement and number of keys first: a row with the same
+    number of different keys must not be written with another row's plan."""
+    from sqlalchemy import select
+
+    from storage.schema import messages
+
+    def without(pk: int, *names: str, **changes: Any) -> dict[str, Any]:
+        row = message_row(pk, **changes)
+        for name in names:
+            del row[name]
+        return row
+
+    rows = [
+        without(1, "text", "extra"),  # rule kept, text NULL
+        without(2, "rule", "extra", text="two"),  # as many keys; text kept, rule its default
+        without(3, "text", "extra", rule="three"),
+        without(4, "rule", "extra", text="four"),
+    ]
+
+    async def body(writer: GroupCommitWriter) -> None:
+        await asyncio.gather(*(writer.write([(INSERT_MESSAGE, row)]) for row in rows))
+        await writer.write([(INSERT_MESSAGE, [without(5, "rule", "text")])])
+        assert writer.process_commits >= 1
+
+    run(engine, body, process=True)
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(messages.c.id, messages.c.text, messages.c.rule).order_by(messages.c.id)
+        ).all()
+    assert [tuple(r) for r in got] == [
+        (1, None, "default"),
+        (2, "two", ""),
+        (3, None, "three"),
+        (4, "four", ""),
+        (5, None, ""),
+    ]
 
 
 def test_process_plans_are_forgotten_and_rebuilt_past_the_cache_limit(engine: Engine) -> None:
