@@ -790,6 +790,7 @@ _LIST_PARAMS: dict[CommandId, tuple[str, ...]] = {
     cid: tuple(k for k, v in d.items() if isinstance(v, list)) for cid, d in _DEFAULTS.items()
 }
 _CIDS: dict[int, CommandId] = {int(c): c for c in CommandId}
+_CID_NAMES: dict[int, str] = {int(c): c.name for c in CommandId}
 
 
 # --------------------------------------------------------------------------- Pdu
@@ -846,10 +847,8 @@ class Pdu:
 
     @property
     def name(self) -> str:
-        try:
-            return CommandId(self.command_id).name
-        except ValueError:
-            return f"0x{self.command_id:08x}"
+        name = _CID_NAMES.get(self.command_id)  # counted per PDU: no enum call
+        return name if name is not None else f"0x{self.command_id:08x}"
 
     def tlv(self, tag: int, default: Any = None) -> Any:
         """Value of the first TLV with ``tag``: ``int`` for integer TLVs, ``str`` for C-string

@@ -214,6 +214,8 @@ class _Pending:
         self.internal = internal  # session's own enquire_link / unbind: no app events
 
 
+_MESSAGE_ID_ONLY = frozenset({C.submit_sm_resp, C.data_sm_resp, C.deliver_sm_resp})
+_MESSAGE_ID_KEY = frozenset({"message_id"})
 _NO_RESPONSE = frozenset({C.outbind, C.alert_notification, C.generic_nack})
 _UNCOUNTED = frozenset({C.enquire_link, C.unbind})
 
@@ -526,9 +528,15 @@ class SmppSession:
             raise SessionError(f"no outstanding request with sequence {seq}")
         resp_cid = RESPONSE_OF[request.command_id]
         if command_status == 0 or params or tlvs:
-            resp = Pdu.make(
-                resp_cid, sequence=seq, command_status=command_status, tlvs=tlvs, **params
-            )
+            if resp_cid in _MESSAGE_ID_ONLY and not tlvs and params.keys() <= _MESSAGE_ID_KEY:
+                # submit_sm_resp & co, one per message: their only parameter is message_id,
+                # so there are no defaults for ``Pdu.make`` to merge
+                params.setdefault("message_id", "")
+                resp = Pdu(resp_cid, command_status, seq, params, [])
+            else:
+                resp = Pdu.make(
+                    resp_cid, sequence=seq, command_status=command_status, tlvs=tlvs, **params
+                )
             data = encode(resp)
         else:
             data = _header(resp_cid, command_status, seq)
