@@ -324,6 +324,9 @@ class Decision:
     reason: str
 
 
+_reasons: dict[tuple[str, bool, FinalState, int], str] = {}
+
+
 class Carrier:
     """Applies the configured rules to messages with one seeded RNG (see the module docstring).
 
@@ -370,12 +373,14 @@ class Carrier:
         """Decide the fate of one message; the caller says whether it is blacklisted."""
         if blacklisted:
             return self._blacklisted(facts)
-        destination = normalise_number(facts.destination)
         rule = None
-        if account_rules:
-            rule = self._first(account_rules, facts.protocol, destination, facts.text)
-        if rule is None:
-            rule = self._first(self._config.rules, facts.protocol, destination, facts.text)
+        global_rules = self._config.rules
+        if account_rules or global_rules:
+            destination = normalise_number(facts.destination)
+            if account_rules:
+                rule = self._first(account_rules, facts.protocol, destination, facts.text)
+            if rule is None:
+                rule = self._first(global_rules, facts.protocol, destination, facts.text)
         default = self._config.default
         if rule is None:
             rule = default
@@ -390,10 +395,17 @@ class Carrier:
         if facts.validity_at is not None and deliver_at > facts.validity_at:
             return self._expired(facts, rule, enroute_at, deliver_at)
         outcome = rule.outcome
-        if rule is default:
-            reason = f"no rule matched: default {outcome} after {delay_ms:.0f} ms"
-        else:
-            reason = f"rule {rule.name} matched: {outcome} after {delay_ms:.0f} ms"
+        # the same few texts over and over (fixed delays): formatted once each
+        key = (rule.name, rule is default, outcome, round(delay_ms))
+        reason = _reasons.get(key)
+        if reason is None:
+            if len(_reasons) >= 4096:
+                _reasons.clear()
+            if rule is default:
+                reason = f"no rule matched: default {outcome} after {key[3]} ms"
+            else:
+                reason = f"rule {rule.name} matched: {outcome} after {key[3]} ms"
+            _reasons[key] = reason
         return Decision(
             outcome=outcome,
             smpp_err=rule.smpp_err,
