@@ -69,6 +69,8 @@ class Blacklist:
 
     def contains(self, account: str | None, number: str) -> bool:
         """True if ``number`` is blacklisted globally or for ``account``."""
+        if not self._by_account:  # asked for every message; usually nobody is blacklisted
+            return False
         normalised = normalise_number(number)
         global_numbers = self._by_account.get(None)
         if global_numbers is not None and normalised in global_numbers:
