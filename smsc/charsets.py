@@ -147,8 +147,16 @@ MSG_FMT_FOR: Mapping[str, int] = MappingProxyType(
 )
 
 
+_EXACT: Mapping[str, str] = MappingProxyType(
+    {**{e: e for e in ENCODINGS}, **{a: e for a, e in _ALIASES.items() if a == a.strip().lower()}}
+)
+
+
 def normalize_encoding(name: str) -> str:
     """Map an encoding name or common alias to one of ``ENCODINGS``; CharsetError if unknown."""
+    exact = _EXACT.get(name)  # the usual case, twice per message: a canonical name
+    if exact is not None:
+        return exact
     key = name.strip().lower().replace("_", "-")
     if key in ENCODINGS:
         return key
