@@ -165,7 +165,7 @@ class Smsc:
             clock=clock,
         )
         self.receipts = ReceiptScheduler(
-            loop, clock, writer.write_later, self.outbox.add, self.next_id
+            loop, clock, writer.write_later, self.outbox.offer, self.next_id
         )
         self.catalogue = Catalogue(engine, writer.write, self.next_id, clock)
         self.records = Records(engine, loop)

@@ -88,3 +88,9 @@ class OutboxItem:
     payload: dict[str, Any]
     attempts: int = 0
     bind_id: str | None = field(default=None, compare=False)  # where it is in flight
+    # A receipt the scheduler has just generated is offered to a bind before anything is
+    # written: ``unwritten`` is then its message's state update, written with the receipt's
+    # outbox row when the peer acknowledges it (or at once if it cannot be sent now).
+    unwritten: tuple[Any, dict[str, Any]] | None = field(default=None, compare=False)
+    message_pk: int | None = field(default=None, compare=False)
+    created_at: float = field(default=0.0, compare=False)

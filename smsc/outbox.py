@@ -1,11 +1,18 @@
 """The durable outbox: receipts and MO owed to peers, delivered in order, never lost.
 
-Rows are written to the ``outbox`` table (by whoever creates them, in the same transaction
-as the receipt or MO) before they reach this dispatcher. The dispatcher keeps the pending
-items of each account in memory, oldest first, hands them to receiving binds round-robin as
-their windows allow, and marks a row done only when the peer acknowledged it. A negative or
-missing acknowledgement puts the item back with exponential backoff; a lost bind returns all
-its in-flight items. After a restart, ``restore`` reloads every row not yet done.
+MO rows are written to the ``outbox`` table (by whoever creates them, in the same transaction
+as the MO) before they reach this dispatcher (``add``). Receipts arrive unwritten (``offer``):
+one that a bind can take now is sent at once and written, with its message's new state, when
+the peer acknowledges it; the rest are written at once and wait. Until a receipt is written
+its message's ``done_at`` is NULL, which is what the receipt scheduler re-arms after a restart,
+so nothing acknowledged-to-us is lost either way, and at W=100 a receipt costs two rows
+instead of three and goes out without waiting for a commit.
+
+The dispatcher keeps the pending items of each account in memory, oldest first, hands them to
+receiving binds round-robin as their windows allow, and marks a row done only when the peer
+acknowledged it. A negative or missing acknowledgement puts the item back with exponential
+backoff (an unwritten receipt is written first); a lost bind returns all its in-flight items.
+After a restart, ``restore`` reloads every row not yet done.
 """
 
 from __future__ import annotations
@@ -165,6 +172,43 @@ class Outbox:
         for account in touched:
             self.pump(account)
 
+    def offer(self, items: list[OutboxItem]) -> None:
+        """Queue receipts that are not written yet (``item.unwritten``), send what binds can
+        take now, and write the rest at once: they wait in the durable outbox.
+
+        Behind anything already queued for the same account, in order, like ``add``. A sent
+        one is written when it is acknowledged (``acked``) or fails (``_written_first``).
+        """
+        self.add(items)
+        waiting = [i for i in items if i.unwritten is not None and i.id not in self._inflight]
+        if waiting:
+            self._write_unwritten(waiting, done=None)
+
+    def _write_unwritten(self, items: list[OutboxItem], done: float | None) -> None:
+        """Write receipts offered unwritten: each one's message update and outbox row (done
+        at ``done`` when acknowledged), grouped by statement, in one transaction.
+
+        Nothing waits for this commit: a receipt sent again before it is stored is marked
+        done by a later write, which the writer commits after this one (it keeps order).
+        """
+        updates: list[Any] = []
+        rows: list[Any] = []
+        for item in items:
+            update, item.unwritten = item.unwritten, None
+            if update is None:
+                continue
+            updates.append(update)
+            stmt, row = insert_op(item, item.created_at, item.message_pk)
+            if done is not None:
+                row["done_at"] = done
+                row["attempts"] = item.attempts + 1
+            rows.append((stmt, row))
+        updates.sort(key=_update_order)  # (done, enroute) receipts: one executemany each
+        if done is None:
+            self._write_then(updates + rows, _log_failure)
+        else:
+            self._write_later(updates + rows, _log_failure)
+
     def _queue_for(self, account: str, protocol: str | None) -> deque[OutboxItem]:
         queues = self._queues[account]
         q = queues.get(protocol)
@@ -193,6 +237,7 @@ class Outbox:
                 except Exception:  # noqa: BLE001 - a rendering bug must not lose the item
                     log.exception("event=outbox_send_failed item=%d bind=%s", item.id, bind.bind_id)
                     self._inflight.pop(item.id, None)
+                    self._written_first(item)
                     self._retry_later(item)
 
     def acked(self, item_id: int) -> None:
@@ -212,10 +257,15 @@ class Outbox:
     def _flush_acks(self) -> None:
         acks, self._acks = self._acks, []
         done = self._clock()
-        self._write_later(
-            [(_MARK_DONE, {"oid": i.id, "done": done, "att": i.attempts + 1}) for i in acks],
-            _log_failure,
-        )
+        marks = [
+            (_MARK_DONE, {"oid": i.id, "done": done, "att": i.attempts + 1})
+            for i in acks
+            if i.unwritten is None
+        ]
+        if marks:
+            self._write_later(marks, _log_failure)
+        if len(marks) < len(acks):
+            self._write_unwritten([i for i in acks if i.unwritten is not None], done)
         for account in {i.account for i in acks}:
             self.pump(account)
 
@@ -230,6 +280,7 @@ class Outbox:
         item = self._inflight.pop(item_id, None)
         if item is None:
             return
+        self._written_first(item)
         if record:
             self._write_then(
                 [(_NOTE_FAILURE, {"oid": item.id, "att": item.attempts + 1, "err": reason[:500]})],
@@ -251,6 +302,7 @@ class Outbox:
         item = self._inflight.pop(item_id, None)
         if item is None:
             return
+        self._written_first(item)
         self.gave_up += 1
         log.warning(
             "event=outbox_gave_up item=%d account=%s kind=%s attempts=%d reason=%s",
@@ -301,6 +353,9 @@ class Outbox:
             del self._inflight[item.id]
             item.bind_id = None
             self._queue_for(item.account, item.protocol).appendleft(item)
+        unwritten = [i for i in reversed(lost) if i.unwritten is not None]
+        if unwritten:  # they wait in the durable outbox now
+            self._write_unwritten(unwritten, done=None)
         self.pump(account)
 
     def close(self) -> None:
@@ -309,6 +364,16 @@ class Outbox:
         for handle in self._retrying.values():
             handle.cancel()
         self._retrying.clear()
+
+    def _written_first(self, item: OutboxItem) -> None:
+        """An unwritten receipt that failed is written before it is retried (or given up):
+        the row the retry bookkeeping updates must exist, and it waits durably."""
+        if item.unwritten is not None:
+            self._write_unwritten([item], done=None)
+
+
+def _update_order(op: tuple[Any, Any]) -> int:
+    return id(op[0])
 
 
 def _log_failure(err: BaseException | None) -> None:

@@ -2,10 +2,14 @@
 
 The carrier decides each message's fate at submit (so a seeded run repeats exactly) and the
 decision is stored with the message. This scheduler keeps the messages whose receipt is still
-to be generated in a heap ordered by due time; when one comes due it writes, in one
-transaction, the receipt's outbox row (which is the receipt's record: ``message_pk`` names the
-part) and the message's new state, and only after that commit hands the receipt to the outbox. After a restart ``restore`` rebuilds the heap from
-messages whose receipt was never generated (``done_at IS NULL``).
+to be generated in a heap ordered by due time; when one comes due it builds the receipt and
+the message's new state and offers them to the outbox (``Outbox.offer``), which sends the
+receipt to a bind at once if one has room and writes both, in one transaction, when the peer
+acknowledges it, or writes them at once (the receipt's outbox row, which is its record:
+``message_pk`` names the part) when it must wait. Until then the message's ``done_at`` stays
+NULL, so after a restart ``restore`` rebuilds the heap from messages whose receipt was never
+generated or never acknowledged: a receipt is sent at least once, and never again once its
+acknowledgement is stored. Messages that owe no receipt only get their state written.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from smsc.model import OutboxItem, ReceiptRequest
-from smsc.outbox import insert_op
 from smsc.reassembly import worst_state
 from smsc.rules import FinalState
 from storage.schema import messages as messages_table
@@ -34,9 +37,10 @@ _SET_DONE = (
     .where(messages_table.c.id == bindparam("pk"))
     .values(state=bindparam("st"), done_at=bindparam("done"))
 )
+# an intermediate state never overwrites a final one, whichever is written first
 _SET_STATE = (
     update(messages_table)
-    .where(messages_table.c.id == bindparam("pk"))
+    .where(messages_table.c.id == bindparam("pk"), messages_table.c.done_at.is_(None))
     .values(state=bindparam("st"))
 )
 # per state, what a receipt says: FinalState's smpp_stat and message_state, looked up once
@@ -48,7 +52,6 @@ _NONE, _FINAL, _FAILURE_ONLY = (
     int(ReceiptRequest.FINAL),
     int(ReceiptRequest.FAILURE_ONLY),
 )
-
 
 
 @dataclass(slots=True)
@@ -78,15 +81,16 @@ class ReceiptScheduler:
         self,
         loop: asyncio.AbstractEventLoop,
         clock: Callable[[], float],
-        # receipts are rows no peer waits on: the server passes ``GroupCommitWriter.write_later``
+        # state updates no peer waits on: the server passes ``GroupCommitWriter.write_later``
         write: Callable[[list[Any], Callable[[BaseException | None], None]], None],
-        on_ready: Callable[[list[OutboxItem]], None],
+        # receipts generated, nothing written yet: the server passes ``Outbox.offer``
+        offer: Callable[[list[OutboxItem]], None],
         next_id: Callable[[str], int],
     ) -> None:
         self._loop = loop
         self._clock = clock
         self._write = write
-        self._on_ready = on_ready
+        self._offer = offer
         self._next_id = next_id
         self._heap: list[tuple[float, int, int, bool]] = []  # (due, seq, pk, final)
         self._pending: dict[int, PendingReceipt] = {}
@@ -114,7 +118,7 @@ class ReceiptScheduler:
         return self._pending.pop(pk, None) is not None
 
     def restore(self, engine: Any) -> int:
-        """Re-arm every receipt that was never generated (blocking; at start)."""
+        """Re-arm every receipt never generated or never acknowledged (blocking; at start)."""
         with engine.connect() as conn:
             rows = (
                 conn.execute(
@@ -167,38 +171,42 @@ class ReceiptScheduler:
         self._timer = None
         self._timer_due = None
         now = self._clock()
-        # one job, its ops grouped by statement: the writer keeps a job's order, so
-        # interleaved (update, insert) per receipt would defeat executemany
+        # the state updates of messages that owe no receipt: one job, grouped by statement
+        # (the writer keeps a job's order, so interleaving them would defeat executemany)
         done: list[Any] = []
         enroute: list[Any] = []
-        inserts: list[Any] = []
         items: list[OutboxItem] = []
-        batch: list[tuple[PendingReceipt, bool]] = []
+        quiet: list[tuple[PendingReceipt, bool]] = []
         heap = self._heap
         pending = self._pending
-        while heap and heap[0][0] <= now + 0.001 and len(batch) < 5000:
+        fired = 0
+        while heap and heap[0][0] <= now + 0.001 and fired < 5000:
             _due, _seq, pk, final = heapq.heappop(heap)
             p = pending.get(pk)
             if p is None:
                 continue  # cancelled
             if final:
                 del pending[pk]
-            batch.append((p, final))
-            self._receipt_ops(p, final, now, done, enroute, inserts, items)
-        if batch:
-            self._write(done + enroute + inserts, lambda err: self._committed(err, batch, items))
+            fired += 1
+            if not self._receipt(p, final, now, done, enroute, items):
+                quiet.append((p, final))
+        if quiet:
+            self._write(done + enroute, lambda err: self._committed(err, quiet))
+        if items:
+            self.generated += len(items)
+            self._offer(items)
         self._arm()
 
-    def _receipt_ops(
+    def _receipt(
         self,
         p: PendingReceipt,
         final: bool,
         now: float,
         done: list[Any],
         enroute: list[Any],
-        inserts: list[Any],
         items: list[OutboxItem],
-    ) -> None:
+    ) -> bool:
+        """Build ``p``'s receipt into ``items`` (True), or only its state update (False)."""
         if final:
             state, err, stat = p.outcome, p.err, p.stat
             if p.group_key is not None:
@@ -206,14 +214,15 @@ class ReceiptScheduler:
                 state = worst_state(parts)
                 if state != p.outcome:
                     stat = state
-            done.append((_SET_DONE, {"pk": p.pk, "st": state, "done": now}))
+            update = (_SET_DONE, {"pk": p.pk, "st": state, "done": now})
             wanted = p.receipt == _FINAL or (p.receipt == _FAILURE_ONLY and state != "DELIVRD")
         else:
             state, err, stat = _ENROUTE, 0, _ENROUTE
-            enroute.append((_SET_STATE, {"pk": p.pk, "st": _ENROUTE}))
+            update = (_SET_STATE, {"pk": p.pk, "st": _ENROUTE})
             wanted = p.receipt != _NONE
         if not wanted:
-            return
+            (done if final else enroute).append(update)
+            return False
         oid = self._next_id("outbox")
         smpp_stat, message_state = _STATE_FIELDS.get(state, _UNKNOWN_FIELDS)
         payload = {
@@ -234,15 +243,22 @@ class ReceiptScheduler:
         }
         if p.extra is not None:
             payload["extra"] = p.extra
-        item = OutboxItem(oid, p.account, p.protocol, "receipt", payload)
-        inserts.append(insert_op(item, now, p.pk))
-        items.append(item)
+        items.append(
+            OutboxItem(
+                oid,
+                p.account,
+                p.protocol,
+                "receipt",
+                payload,
+                unwritten=update,
+                message_pk=p.pk,
+                created_at=now,
+            )
+        )
+        return True
 
     def _committed(
-        self,
-        err: BaseException | None,
-        batch: list[tuple[PendingReceipt, bool]],
-        items: list[OutboxItem],
+        self, err: BaseException | None, batch: list[tuple[PendingReceipt, bool]]
     ) -> None:
         if err is not None:
             log.error(
@@ -253,10 +269,6 @@ class ReceiptScheduler:
                     self._pending[p.pk] = p
                 heapq.heappush(self._heap, (self._clock() + 1.0, next(self._seq), p.pk, final))
             self._arm()
-            return
-        self.generated += len(items)
-        if items:
-            self._on_ready(items)
 
     def close(self) -> None:
         if self._timer is not None:
