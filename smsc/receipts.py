@@ -19,6 +19,7 @@ import heapq
 import itertools
 import json
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +93,11 @@ class ReceiptScheduler:
         self._write = write
         self._offer = offer
         self._next_id = next_id
-        self._heap: list[tuple[float, int, int, bool]] = []  # (due, seq, pk, final)
+        # (due, seq, pk, final) in two sorted parts: entries pushed in due order (a fixed
+        # carrier delay makes nearly all of them so) queue in ``_fifo`` at O(1) each way; the
+        # rest go to the heap, whose pops cost a sift through all pending receipts
+        self._fifo: deque[tuple[float, int, int, bool]] = deque()
+        self._heap: list[tuple[float, int, int, bool]] = []
         self._pending: dict[int, PendingReceipt] = {}
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
@@ -107,8 +112,8 @@ class ReceiptScheduler:
     def schedule(self, p: PendingReceipt, *, intermediate: bool) -> None:
         self._pending[p.pk] = p
         if intermediate and p.enroute_at is not None and p.enroute_at < p.deliver_at:
-            heapq.heappush(self._heap, (p.enroute_at, next(self._seq), p.pk, False))
-        heapq.heappush(self._heap, (p.deliver_at, next(self._seq), p.pk, True))
+            self._push((p.enroute_at, next(self._seq), p.pk, False))
+        self._push((p.deliver_at, next(self._seq), p.pk, True))
         self._arm()
 
     def note_part(self, group_key: tuple[Any, ...], outcome: str) -> None:
@@ -155,10 +160,23 @@ class ReceiptScheduler:
 
     # -- timer ---------------------------------------------------------------------------------
 
+    def _push(self, entry: tuple[float, int, int, bool]) -> None:
+        fifo = self._fifo
+        if not fifo or fifo[-1][0] <= entry[0]:  # equal dues: seq keeps them in push order
+            fifo.append(entry)
+        else:
+            heapq.heappush(self._heap, entry)
+
+    def _next_due(self) -> float | None:
+        fifo, heap = self._fifo, self._heap
+        if fifo:
+            return fifo[0][0] if not heap or fifo[0] < heap[0] else heap[0][0]
+        return heap[0][0] if heap else None
+
     def _arm(self) -> None:
-        if not self._heap:
+        due = self._next_due()
+        if due is None:
             return
-        due = self._heap[0][0]
         if self._timer is not None:
             if self._timer_due is not None and self._timer_due <= due:
                 return
@@ -177,11 +195,19 @@ class ReceiptScheduler:
         enroute: list[Any] = []
         items: list[OutboxItem] = []
         quiet: list[tuple[PendingReceipt, bool]] = []
-        heap = self._heap
+        fifo, heap = self._fifo, self._heap
         pending = self._pending
         fired = 0
-        while heap and heap[0][0] <= now + 0.001 and fired < 5000:
-            _due, _seq, pk, final = heapq.heappop(heap)
+        until = now + 0.001
+        while fired < 5000:
+            if fifo and (not heap or fifo[0] < heap[0]):
+                if fifo[0][0] > until:
+                    break
+                _due, _seq, pk, final = fifo.popleft()
+            elif heap and heap[0][0] <= until:
+                _due, _seq, pk, final = heapq.heappop(heap)
+            else:
+                break
             p = pending.get(pk)
             if p is None:
                 continue  # cancelled
@@ -267,7 +293,7 @@ class ReceiptScheduler:
             for p, final in batch:
                 if final:
                     self._pending[p.pk] = p
-                heapq.heappush(self._heap, (self._clock() + 1.0, next(self._seq), p.pk, final))
+                self._push((self._clock() + 1.0, next(self._seq), p.pk, final))
             self._arm()
 
     def close(self) -> None:
