@@ -298,16 +298,18 @@ class Smsc:
             _HELD_DECISION
             if held
             else self.carrier.decide(
+                # positional: per message, and keyword matching is most of a dataclass's
+                # construction cost (tests/smsc/test_hot_dataclasses.py pins the field order)
                 MessageFacts(
-                    account=account.name,
-                    protocol=sub.protocol,
-                    source=sub.source,
-                    destination=sub.destination,
-                    text=sub.text,
-                    submitted_at=now,
-                    validity_at=sub.validity_at,
-                    schedule_at=sub.schedule_at,
-                    message_id=message_id,
+                    account.name,
+                    sub.protocol,
+                    sub.source,
+                    sub.destination,
+                    sub.text,
+                    now,
+                    sub.validity_at,
+                    sub.schedule_at,
+                    message_id,
                 ),
                 account.rules,
                 blacklisted,
@@ -363,23 +365,23 @@ class Smsc:
             account.balance -= units
             ops.append((_DEBIT, {"acc": account.name, "n": units}))
         pending = (
-            PendingReceipt(
-                pk=pk,
-                message_id=message_id,
-                account=account.name,
-                protocol=sub.protocol,
-                source=sub.source,
-                destination=sub.destination,
-                submitted_at=now,
-                text_head=(sub.text or "")[:20],
-                outcome=outcome,
-                err=decision.smpp_err,
-                stat=decision.stat,
-                deliver_at=decision.deliver_at,
-                enroute_at=enroute_at,
-                receipt=int(receipt),
-                group_key=group_key if group and group[2] == 1 else None,
-                extra=sub.extra,
+            PendingReceipt(  # positional, as MessageFacts above
+                pk,
+                message_id,
+                account.name,
+                sub.protocol,
+                sub.source,
+                sub.destination,
+                now,
+                (sub.text or "")[:20],
+                outcome,
+                decision.smpp_err,
+                decision.stat,
+                decision.deliver_at,
+                enroute_at,
+                int(receipt),
+                group_key if group and group[2] == 1 else None,
+                sub.extra,
             )
             if needs_receipt and not held
             else None

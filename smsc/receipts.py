@@ -270,16 +270,7 @@ class ReceiptScheduler:
         if p.extra is not None:
             payload["extra"] = p.extra
         items.append(
-            OutboxItem(
-                oid,
-                p.account,
-                p.protocol,
-                "receipt",
-                payload,
-                unwritten=update,
-                message_pk=p.pk,
-                created_at=now,
-            )
+            OutboxItem(oid, p.account, p.protocol, "receipt", payload, 0, None, update, p.pk, now)
         )
         return True
 

@@ -406,15 +406,15 @@ class Carrier:
             else:
                 reason = f"rule {rule.name} matched: {outcome} after {key[3]} ms"
             _reasons[key] = reason
-        return Decision(
-            outcome=outcome,
-            smpp_err=rule.smpp_err,
-            network_error_code=0 if outcome is FinalState.DELIVRD else rule.smpp_err,
-            stat=rule.stat,
-            deliver_at=deliver_at,
-            enroute_at=enroute_at,
-            rule=rule.name,
-            reason=reason,
+        return Decision(  # positional: per message (see MessageFacts in smsc.core)
+            outcome,
+            rule.smpp_err,
+            0 if outcome is FinalState.DELIVRD else rule.smpp_err,
+            rule.stat,
+            deliver_at,
+            enroute_at,
+            rule.name,
+            reason,
         )
 
     def _first(

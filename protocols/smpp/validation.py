@@ -174,21 +174,23 @@ def to_submits(
     text = decode_text(text_part, data_coding)
     extra = {"service_type": p["service_type"]} if p.get("service_type") else None
     submits = [
-        Submit(
-            protocol="smpp",
-            bind_id=bind_id,
-            source=p["source_addr"],
-            destination=addr,
-            body=body,
-            data_coding=data_coding,
-            esm_class=esm_class,
-            text=text,
-            group=group,
-            receipt=receipt,
-            intermediate=intermediate,
-            schedule_at=schedule_at,
-            validity_at=validity_at,
-            extra=extra,
+        Submit(  # positional: per message (tests/smsc/test_hot_dataclasses.py)
+            "smpp",
+            bind_id,
+            p["source_addr"],
+            addr,
+            body,
+            data_coding,
+            esm_class,
+            text,
+            group,
+            receipt,
+            intermediate,
+            schedule_at,
+            validity_at,
+            None,
+            None,
+            extra,
         )
         for _ton, _npi, addr in destinations
     ]
