@@ -107,7 +107,13 @@ class BenchServer:
         if gc_freeze:  # import the server's modules, then move them out of the collector's way
             self.prelude.append("import admin.cli, admin.server; gc.collect(); gc.freeze()")
         if gc_threshold is not None:
-            self.prelude.append(f"gc.set_threshold({', '.join(map(str, gc_threshold))})")
+            # the server sets its own thresholds once it is up (admin.server.tune_gc): replace
+            # the ones it will set, not only the ones it starts with
+            values = ", ".join(map(str, gc_threshold))
+            self.prelude.append(
+                f"import admin.server; admin.server.GC_THRESHOLDS = ({values},); "
+                f"gc.set_threshold({values})"
+            )
         self.proc: subprocess.Popen[bytes] | None = None
         self.ports: dict[str, int] = {}
 
