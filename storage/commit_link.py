@@ -110,9 +110,18 @@ class CommitLink:
         each of them by name, so a row with as many keys for which the getter finds every one
         has the same keys; a row it does not fit raises KeyError and takes the full lookup.
         """
+        by_width = self._by_width
+        if len(ops) == 1:  # most jobs: one statement with one row (a submit, an ack batch)
+            stmt, row = ops[0]
+            if type(row) is dict:
+                cached = by_width.get((id(stmt), len(row)))
+                if cached is not None and cached[0] is stmt:
+                    try:
+                        return [(cached[2], [cached[1].values(row)])]
+                    except KeyError:
+                        pass  # other keys: the full lookup below
         out: Wire = []
         plans = self._plans
-        by_width = self._by_width
         for stmt, params in ops:
             for row in params if isinstance(params, list) else (params or {},):
                 wkey = (id(stmt), len(row))
