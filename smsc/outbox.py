@@ -31,6 +31,7 @@ from sqlalchemy import bindparam, select, update
 from smsc.binds import BindRegistry
 from smsc.model import OutboxItem
 from storage.schema import outbox as outbox_table
+from storage.writer import WriterClosed
 
 log = logging.getLogger("smsc.outbox")
 
@@ -204,10 +205,15 @@ class Outbox:
                 row["attempts"] = item.attempts + 1
             rows.append((stmt, row))
         updates.sort(key=_update_order)  # (done, enroute) receipts: one executemany each
-        if done is None:
-            self._write_then(updates + rows, _log_failure)
-        else:
-            self._write_later(updates + rows, _log_failure)
+        try:
+            if done is None:
+                self._write_then(updates + rows, _log_failure)
+            else:
+                self._write_later(updates + rows, _log_failure)
+        except WriterClosed:
+            # shutting down (a bind dropped or an answer came after storage stopped): their
+            # messages keep done_at NULL, so the receipts are generated again after a restart
+            log.info("event=receipts_left_unwritten count=%d reason=stopping", len(rows))
 
     def _queue_for(self, account: str, protocol: str | None) -> deque[OutboxItem]:
         queues = self._queues[account]
