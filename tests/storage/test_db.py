@@ -56,6 +56,41 @@ def test_upgrade_creates_every_table_at_head(db_url: str) -> None:
         engine.dispose()
 
 
+def test_pending_indexes_hold_only_what_is_still_owed(engine: Engine) -> None:
+    """Partial indexes (migration 0004) hold only rows whose done_at is NULL, and the restart
+    query for owed receipts still goes through its index."""
+    upgrade(engine)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            sql = dict(
+                conn.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE name LIKE 'ix_%_pending'")
+                ).all()
+            )
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.execute(
+                    text(
+                        "EXPLAIN QUERY PLAN SELECT * FROM messages"
+                        " WHERE done_at IS NULL AND state != 'HELD'"
+                    )
+                )
+            )
+            assert "ix_messages_pending" in plan
+        else:
+            sql = dict(
+                conn.execute(
+                    text(
+                        "SELECT indexname, indexdef FROM pg_indexes"
+                        " WHERE indexname LIKE 'ix_%_pending'"
+                    )
+                ).all()
+            )
+    assert set(sql) == {"ix_messages_pending", "ix_outbox_pending"}
+    for definition in sql.values():
+        assert "done_at IS NULL" in definition.replace("(", "").replace(")", "")
+
+
 def test_upgrade_is_idempotent_and_keeps_data(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
