@@ -34,7 +34,14 @@ from smsc.outbox import Outbox, insert_op
 from smsc.receipts import PendingReceipt, ReceiptScheduler
 from smsc.records import Records
 from smsc.routing import ServiceCodeRouter
-from smsc.rules import BlacklistPolicy, Carrier, CarrierConfig, Decision, MessageFacts
+from smsc.rules import (
+    BlacklistPolicy,
+    Carrier,
+    CarrierConfig,
+    Decision,
+    FinalState,
+    MessageFacts,
+)
 from smsc.sends import SendService
 from smsc.throttle import TokenBucket
 from storage.schema import accounts as accounts_table
@@ -95,6 +102,8 @@ def format_message_id(pk: int, fmt: str) -> str:
 HELD = "HELD"  # waiting for a reviewer (messages.state and outcome)
 HELD_UNTIL = 4102444800.0  # 2100-01-01: a held message's deliver_at until it is released
 REVIEW_REJECTED = "REJECT"  # Chuangrui's state for a message rejected in review (审核驳回)
+_OUTCOME_TEXT = {fs: fs.value for fs in FinalState}  # per message: the row wants a plain str
+_NO_RECEIPT = int(ReceiptRequest.NONE)
 # Stands in for the carrier's decision while a message is held: no delivery, no receipt.
 _HELD_DECISION = Decision(
     outcome=HELD,  # type: ignore[arg-type]
@@ -315,19 +324,19 @@ class Smsc:
                 blacklisted,
             )
         )
-        outcome = str(decision.outcome)
+        outcome = _OUTCOME_TEXT.get(decision.outcome) or str(decision.outcome)
         group = sub.group
-        receipt = sub.receipt
+        receipt = int(sub.receipt)  # a plain int from here: enum members cost per access
         group_key = None
         if group is not None and group[1] > 1 and account.long_receipts == "per_message":
             group_key = (account.name, sub.source, sub.destination, group[0], group[1])
             self.receipts.note_part(group_key, outcome)
             if group[2] != 1:
-                receipt = ReceiptRequest.NONE  # the first part reports for the whole message
-        enroute_at = decision.enroute_at if receipt != ReceiptRequest.NONE else None
-        if sub.intermediate and receipt != ReceiptRequest.NONE and enroute_at is None:
+                receipt = _NO_RECEIPT  # the first part reports for the whole message
+        needs_receipt = receipt != _NO_RECEIPT
+        enroute_at = decision.enroute_at if needs_receipt else None
+        if sub.intermediate and needs_receipt and enroute_at is None:
             enroute_at = now
-        needs_receipt = receipt != ReceiptRequest.NONE
         row = {
             "id": pk,
             "message_id": message_id,
@@ -343,7 +352,7 @@ class Smsc:
             "group_ref": group[0] if group else None,
             "group_total": group[1] if group else None,
             "group_seq": group[2] if group else None,
-            "registered_delivery": int(receipt),
+            "registered_delivery": receipt,
             "submitted_at": now,
             "schedule_at": sub.schedule_at,
             "validity_at": sub.validity_at,
@@ -379,7 +388,7 @@ class Smsc:
                 decision.stat,
                 decision.deliver_at,
                 enroute_at,
-                int(receipt),
+                receipt,
                 group_key if group and group[2] == 1 else None,
                 sub.extra,
             )
