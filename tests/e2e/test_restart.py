@@ -35,19 +35,24 @@ def test_receipts_survive_restart(make_server, sig: int) -> None:
     rc = server.stop(sig)
     assert rc == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
     server.start()
+    got = receipts_after_restart(server, N, timeout=60)
+    assert set(got) == set(ids)
+    assert max(got.values()) == 1, "a receipt was delivered twice"
+
+
+def receipts_after_restart(server, n: int, timeout: float) -> Counter[str]:
+    """Bind a receiver, read ``n`` receipts, then 1.5 s more: anything sent twice arrives then."""
     rx = Collector(server.ports["smpp"]).connect("receiver")
     try:
-        rx.read_until(lambda: len(rx.receipts()) >= N, timeout=60)
-        deadline = time.monotonic() + 1.5  # anything sent twice would arrive now
+        rx.read_until(lambda: len(rx.receipts()) >= n, timeout=timeout)
+        deadline = time.monotonic() + 1.5
         rx.client.timeout = 0.2
         while time.monotonic() < deadline:
             try:
                 rx.client.read_once()
             except OSError:
                 pass
-        got = Counter(_s(r.receipted_message_id) for r in rx.receipts())
-        assert set(got) == set(ids)
-        assert max(got.values()) == 1, "a receipt was delivered twice"
+        return Counter(_s(r.receipted_message_id) for r in rx.receipts())
     finally:
         rx.close()
 
@@ -69,6 +74,17 @@ class RawEsme:
             pdu.sequence = self.seq
         self.sock.sendall(encode(pdu))
 
+    def submit(self, destination: str, text: bytes) -> None:
+        self.send(
+            Pdu.make(
+                C.submit_sm,
+                source_addr="106900001",
+                destination_addr=destination,
+                short_message=text,
+                registered_delivery=1,
+            )
+        )
+
     def read(self) -> Pdu:
         while len(self.buf) < 4 or len(self.buf) < int.from_bytes(self.buf[:4], "big"):
             data = self.sock.recv(65536)
@@ -88,15 +104,7 @@ def test_a_receipt_sent_but_not_acknowledged_at_a_crash_comes_again_and_an_ackno
     server = make_server(CONFIG)
     esme = RawEsme(server.ports["smpp"])
     for _ in range(6):
-        esme.send(
-            Pdu.make(
-                C.submit_sm,
-                source_addr="106900001",
-                destination_addr="13800138000",
-                short_message=b"hello",
-                registered_delivery=1,
-            )
-        )
+        esme.submit("13800138000", b"hello")
     ids: list[str] = []
     receipts: dict[str, Pdu] = {}
     while len(ids) < 6 or len(receipts) < 6:
@@ -120,21 +128,9 @@ def test_a_receipt_sent_but_not_acknowledged_at_a_crash_comes_again_and_an_ackno
     assert server.stop(signal.SIGKILL) == -signal.SIGKILL
     esme.sock.close()
     server.start()
-    rx = Collector(server.ports["smpp"]).connect("receiver")
-    try:
-        rx.read_until(lambda: len(rx.receipts()) >= 4, timeout=30)
-        deadline = time.monotonic() + 1.5  # anything sent twice would arrive now
-        rx.client.timeout = 0.2
-        while time.monotonic() < deadline:
-            try:
-                rx.client.read_once()
-            except OSError:
-                pass
-        got = Counter(_s(r.receipted_message_id) for r in rx.receipts())
-        assert set(got) == set(ids[2:])
-        assert max(got.values()) == 1
-    finally:
-        rx.close()
+    got = receipts_after_restart(server, 4, timeout=30)
+    assert set(got) == set(ids[2:])
+    assert max(got.values()) == 1
 
 
 def _receipt(esme: RawEsme) -> Pdu:
@@ -152,29 +148,13 @@ def test_a_refused_receipt_and_one_lost_with_its_bind_are_stored_and_come_again(
     and goes out on the next bind. Each ends as one outbox row, done."""
     server = make_server(CONFIG)
     esme = RawEsme(server.ports["smpp"])
-    esme.send(
-        Pdu.make(
-            C.submit_sm,
-            source_addr="106900001",
-            destination_addr="13800138000",
-            short_message=b"refused once",
-            registered_delivery=1,
-        )
-    )
+    esme.submit("13800138000", b"refused once")
     first = _receipt(esme)
     esme.send(Pdu.make(C.deliver_sm_resp, sequence=first.sequence, command_status=0x08))
     again = _receipt(esme)  # after the retry backoff
     assert again.tlv(Tag.receipted_message_id) == first.tlv(Tag.receipted_message_id)
     esme.send(Pdu.make(C.deliver_sm_resp, sequence=again.sequence, message_id=""))
-    esme.send(
-        Pdu.make(
-            C.submit_sm,
-            source_addr="106900001",
-            destination_addr="13800138001",
-            short_message=b"bind lost",
-            registered_delivery=1,
-        )
-    )
+    esme.submit("13800138001", b"bind lost")
     lost = _receipt(esme)
     esme.sock.close()  # unanswered
     esme = RawEsme(server.ports["smpp"])
