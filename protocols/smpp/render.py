@@ -62,7 +62,7 @@ _STATE_OCTET = [bytes([n]) for n in range(256)]
 def receipt_pdu(p: dict[str, Any], *, seconds: bool = False) -> Pdu:
     """The receipt's deliver_sm, built directly: one per message at high rates, and
     ``Pdu.make`` (merging the defaults of 17 parameters) with two ``set_tlv`` calls was most
-    of its cost. ``tests/protocols/smpp/test_render.py`` holds it equal to the ``Pdu.make`` build."""
+    of its cost. ``tests/protocols/smpp/test_render.py`` holds it equal to that build."""
     text = receipt_text(p, seconds=seconds).encode("latin-1", "replace")
     handset = p["destination"]
     numeric = 1 if handset.isdigit() else 0
