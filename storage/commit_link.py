@@ -111,27 +111,19 @@ class CommitLink:
         has the same keys; a row it does not fit raises KeyError and takes the full lookup.
         """
         by_width = self._by_width
-        if len(ops) == 1:  # most jobs: one statement with one row (a submit, an ack batch)
-            stmt, row = ops[0]
-            if type(row) is dict:
-                cached = by_width.get((id(stmt), len(row)))
-                if cached is not None and cached[0] is stmt:
-                    try:
-                        return [(cached[2], [cached[1].values(row)])]
-                    except KeyError:
-                        pass  # other keys: the full lookup below
         out: Wire = []
         plans = self._plans
         for stmt, params in ops:
             for row in params if isinstance(params, list) else (params or {},):
                 wkey = (id(stmt), len(row))
                 cached = by_width.get(wkey)
-                try:
-                    if cached is None or cached[0] is not stmt:
-                        raise KeyError(wkey)
-                    pid = cached[2]
-                    values = cached[1].values(row)
-                except KeyError:
+                values = None
+                if cached is not None and cached[0] is stmt:
+                    try:
+                        values, pid = cached[1].values(row), cached[2]
+                    except KeyError:
+                        values = None  # other keys: the full lookup below
+                if values is None:
                     keys = tuple(row)
                     gkey = (id(stmt), keys)
                     found = plans.get(gkey)

@@ -16,27 +16,26 @@ branch_labels = None
 depends_on = None
 
 
+# (index, table, its column now, its columns before)
+_INDEXES = (
+    ("ix_messages_pending", "messages", "deliver_at", ["done_at", "deliver_at"]),
+    ("ix_outbox_pending", "outbox", "id", ["done_at", "id"]),
+)
+
+
 def upgrade() -> None:
-    op.drop_index("ix_messages_pending", table_name="messages")
-    op.create_index(
-        "ix_messages_pending",
-        "messages",
-        ["deliver_at"],
-        sqlite_where=sa.text("done_at IS NULL"),
-        postgresql_where=sa.text("done_at IS NULL"),
-    )
-    op.drop_index("ix_outbox_pending", table_name="outbox")
-    op.create_index(
-        "ix_outbox_pending",
-        "outbox",
-        ["id"],
-        sqlite_where=sa.text("done_at IS NULL"),
-        postgresql_where=sa.text("done_at IS NULL"),
-    )
+    for name, table, column, _before in _INDEXES:
+        op.drop_index(name, table_name=table)
+        op.create_index(
+            name,
+            table,
+            [column],
+            sqlite_where=sa.text("done_at IS NULL"),
+            postgresql_where=sa.text("done_at IS NULL"),
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_outbox_pending", table_name="outbox")
-    op.create_index("ix_outbox_pending", "outbox", ["done_at", "id"])
-    op.drop_index("ix_messages_pending", table_name="messages")
-    op.create_index("ix_messages_pending", "messages", ["done_at", "deliver_at"])
+    for name, table, _column, before in _INDEXES:
+        op.drop_index(name, table_name=table)
+        op.create_index(name, table, before)
