@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
@@ -56,6 +56,15 @@ class SmscCollector(Collector):
             value=s.writer.process_restarts,
         )
         yield CounterMetricFamily("smsc_rows_written", "Rows written", value=s.writer.rows)
+        times = HistogramMetricFamily(
+            "smsc_commit_seconds",
+            "Time to execute and commit one batch, by where it was committed (loop, process, "
+            "thread); with synchronous=FULL mostly the fsync",
+            labels=["path"],
+        )
+        for path, hist in s.writer.commit_times.items():
+            times.add_metric([path], hist.cumulative(), hist.total)
+        yield times
         yield CounterMetricFamily("smsc_messages_submitted", "MT parts stored", value=s.submitted)
         yield CounterMetricFamily(
             "smsc_receipts_generated", "Receipts generated", value=s.receipts.generated

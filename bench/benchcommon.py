@@ -33,6 +33,8 @@ from typing import Any
 
 from run_server import BenchServer, add_server_options
 
+from storage.commit_times import quantile
+
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -365,6 +367,7 @@ def summarize_profile(path: str, rate: int, messages: int, top: int = 15) -> dic
 
 
 _SCRAPED = ("smsc_commits_total", "smsc_rows_written_total", "smsc_commits_on_loop_total")
+_BUCKET = re.compile(r'smsc_commit_seconds_bucket\{le="([^"]+)",path="[^"]+"\}')
 
 
 def writer_counters(admin_port: int | None) -> dict[str, float]:
@@ -385,6 +388,24 @@ def writer_counters(admin_port: int | None) -> dict[str, float]:
         name, _, value = line.partition(" ")
         if name in _SCRAPED:
             out[name] = float(value)
+        elif m := _BUCKET.fullmatch(name):  # all paths together, by upper bound
+            key = f"le:{m.group(1)}"
+            out[key] = out.get(key, 0.0) + float(value)
+    return out
+
+
+def commit_quantiles(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """p50/p99 of the server's own commit times during the run (``smsc_commit_seconds``,
+    estimated inside its buckets), to set beside the client's latency: at window 1 the
+    client waits for one commit per submit."""
+    cumulative = sorted(
+        (float(k[3:]), v - before.get(k, 0.0)) for k, v in after.items() if k.startswith("le:")
+    )
+    out: dict[str, float] = {}
+    for name, q in (("commit_p50_us", 0.50), ("commit_p99_us", 0.99)):
+        est = quantile(cumulative, q)
+        if est is not None:
+            out[name] = round(est * 1e6, 1)
     return out
 
 
@@ -414,6 +435,8 @@ MEDIAN_KEYS = (
     "generator_cores",
     "receipts_per_s",
     "cpu_probe_ms",
+    "commit_p50_us",
+    "commit_p99_us",
 )
 
 
@@ -545,6 +568,7 @@ async def measure(
                 "smsc_commits_on_loop_total", 0.0
             )
             result["commits_on_loop"] = round(on_loop / commits, 3) if commits else None
+        result.update(commit_quantiles(counters0, counters1))
 
 
 async def wait_receipts(

@@ -48,6 +48,7 @@ from sqlalchemy.sql import Executable
 
 from storage.commit_link import CommitLink
 from storage.commit_process import group_in_order
+from storage.commit_times import PATHS, CommitTimes
 
 log = logging.getLogger("smsc.storage")
 
@@ -116,6 +117,8 @@ class GroupCommitWriter:
         self.last_error: str | None = None
         self.commits = 0
         self.rows = 0
+        # how long each path's commits took (``/metrics`` smsc_commit_seconds)
+        self.commit_times = {path: CommitTimes() for path in PATHS}
         # compiled insert plans by (id(statement), row keys); the writer thread's own
         self._plans: dict[tuple[int, tuple[str, ...]], tuple[Executable, _InsertPlan | None]] = {}
 
@@ -259,9 +262,11 @@ class GroupCommitWriter:
                 if wire is None:
                     return False
                 wires.append(wire)
+            begun = time.perf_counter()
             done = link.commit_here(wires)
             if done is None:
                 return False
+            self.commit_times["loop"].observe(time.perf_counter() - begun)
             rows = done
         else:
             try:
@@ -271,10 +276,12 @@ class GroupCommitWriter:
                     # never sleep on the loop: a locked database sends the batch elsewhere
                     conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
                     self._loop_conn = conn
+                begun = time.perf_counter()
                 with self._loop_conn.begin():
                     rows = _execute_grouped(
                         self._loop_conn, [job.ops for job in batch], self._loop_plans
                     )
+                self.commit_times["loop"].observe(time.perf_counter() - begun)
             except Exception as exc:  # noqa: BLE001 - the thread retries, caller by caller
                 log.debug("event=loop_commit_handed_over jobs=%d reason=%r", len(batch), exc)
                 if self._loop_conn is not None and self._loop_conn.invalidated:
@@ -342,6 +349,7 @@ class GroupCommitWriter:
         if errors is None:
             self.commits += 1
             self.process_commits += 1
+            self.commit_times["process"].observe(seconds)
             self._note_health(True, None)
         else:
             self._note_health(all(e is None for e in errors), errors)
@@ -448,6 +456,7 @@ class GroupCommitWriter:
             self._note_health(all(r is None for r in results), results)
             self._loop.call_soon_threadsafe(_resolve, batch, results)
             return
+        self.commit_times["thread"].observe(time.perf_counter() - started)
         self.commits += 1
         self.rows += rows
         self._note_health(True, None)

@@ -40,13 +40,36 @@ def exited(pid: int) -> bool:
     return stat[stat.rindex(b")") + 2 :].startswith(b"Z")
 
 
-def metric(port: int, name: str) -> float:
+def scrape(port: int) -> dict[str, float]:
+    """One read of /metrics: sample name (labels included) -> value."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            key, _, value = line.partition(" ")
-            if key == name:
-                return float(value)
-    raise AssertionError(f"{name} not in /metrics")
+        lines = r.read().decode().splitlines()
+    return {k: float(v) for k, _, v in (ln.rpartition(" ") for ln in lines if ln[:1] != "#")}
+
+
+def metric(port: int, name: str) -> float:
+    samples = scrape(port)
+    if name not in samples:
+        raise AssertionError(f"{name} not in /metrics")
+    return samples[name]
+
+
+def check_commit_times(port: int) -> None:
+    """smsc_commit_seconds counts exactly the commits of each path, in monotone buckets."""
+    samples = scrape(port)
+    loop = samples['smsc_commit_seconds_count{path="loop"}']
+    process = samples['smsc_commit_seconds_count{path="process"}']
+    assert loop == samples["smsc_commits_on_loop_total"] >= 1
+    assert process == samples["smsc_commits_in_process_total"] >= 1
+    for path, count in (("loop", loop), ("process", process)):
+        buckets = [
+            v
+            for k, v in samples.items()
+            if k.startswith('smsc_commit_seconds_bucket{le="') and f'path="{path}"' in k
+        ]
+        assert buckets == sorted(buckets) and buckets[-1] == count
+        assert samples[f'smsc_commit_seconds_bucket{{le="+Inf",path="{path}"}}'] == count
+        assert 0 < samples[f'smsc_commit_seconds_sum{{path="{path}"}}'] < count * 5.0
 
 
 def test_lone_submits_commit_on_the_loop_and_windows_in_the_commit_process(make_server) -> None:
@@ -62,6 +85,7 @@ def test_lone_submits_commit_on_the_loop_and_windows_in_the_commit_process(make_
         assert len(set(ids)) == 401
         assert metric(admin, "smsc_commits_in_process_total") >= 1
         c.read_until(lambda: len(c.receipts()) >= 401, timeout=60)  # receipts and acks too
+        check_commit_times(admin)
     finally:
         c.close()
     kids = children(pid)
