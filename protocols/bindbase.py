@@ -67,6 +67,8 @@ class BindBase:
         self._set_reading = set_reading
         self._arm_timer = arm_timer
         self._counters = counters
+        # "in:submit_sm" per (direction, command id), made once: counted for every PDU
+        self._count_keys: dict[tuple[str, int], str] = {}
         self._refs = refs
         self._registered = False
         self._reading = True
@@ -91,10 +93,10 @@ class BindBase:
     def _dispatch(self, ev: Any) -> None:
         """Events every session emits are handled here; the rest go to ``_on_event``."""
         if isinstance(ev, RequestReceived):
-            self._count("in", ev.pdu.name)
+            self._count("in", ev.pdu)
             self._on_request(ev.pdu)
         elif isinstance(ev, ResponseReceived):
-            self._count("in", ev.pdu.name)
+            self._count("in", ev.pdu)
             self._on_response(ev.pdu, ev.request)
         elif isinstance(ev, ResponseTimeout):
             self._part_answered(ev.request.sequence, "no response before the timeout")
@@ -201,8 +203,12 @@ class BindBase:
         log.info("event=closing protocol=%s bind=%s reason=%r", self.protocol, self.bind_id, reason)
         self._close_transport()
 
-    def _count(self, direction: str, name: str) -> None:
-        key = f"{direction}:{name}"
+    def _count(self, direction: str, pdu: Any) -> None:
+        """Count a PDU for /metrics under ``direction:name`` (``in:submit_sm``)."""
+        cid = pdu.command_id
+        key = self._count_keys.get((direction, cid))
+        if key is None:
+            key = self._count_keys[(direction, cid)] = f"{direction}:{pdu.name}"
         self._counters[key] = self._counters.get(key, 0) + 1
 
     # -- registration with the core ------------------------------------------------------------
@@ -258,7 +264,7 @@ class BindBase:
                 self._item_failed(item_id, repr(exc))
                 continue
             self._seq_item[seq] = item_id
-            self._count("out", pdu.name)
+            self._count("out", pdu)
 
     def _part_answered(self, seq: int, error: str | None) -> None:
         """The peer answered the PDU sent with ``seq``: ``error`` None means accepted."""

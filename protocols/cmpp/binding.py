@@ -93,7 +93,7 @@ class CmppBind(BindBase):
 
     def _on_event(self, ev: cs.Event) -> None:
         if isinstance(ev, cs.ConnectRequested):
-            self._count("in", ev.pdu.name)
+            self._count("in", ev.pdu)
             self._on_connect(ev.pdu, ev.version)
         elif isinstance(ev, cs.TerminateRequested):
             self._unbound("peer")

@@ -93,6 +93,10 @@ class SessionState(Enum):
     TERMINATING = "terminating"  # we sent TERMINATE, waiting for TERMINATE_RESP
     CLOSED = "closed"
 
+    # identity hash, as protocols.smpp.session.BindState: Enum's is Python code, and
+    # ``TRANSITIONS`` is looked up by (role, state) for every request
+    __hash__ = object.__hash__
+
 
 S = SessionState
 

@@ -87,7 +87,7 @@ class SmppBind(BindBase):
 
     def _on_event(self, ev: ss.Event) -> None:
         if isinstance(ev, ss.BindRequested):
-            self._count("in", ev.pdu.name)
+            self._count("in", ev.pdu)
             self._on_bind(ev.pdu, ev.bind_type)
         elif isinstance(ev, ss.UnbindRequested):
             self._unbound("peer")

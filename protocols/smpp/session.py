@@ -86,6 +86,11 @@ class BindState(Enum):
     UNBOUND = "unbound"
     CLOSED = "closed"
 
+    # Members are singletons compared by identity, so identity is a valid hash. Enum's own
+    # ``__hash__`` is Python code (``hash(self._name_)``) and ran ~5 times per message here:
+    # every ``state in _BOUND`` and every allowed-states check.
+    __hash__ = object.__hash__
+
 
 B = BindState
 _BOUND = frozenset({B.BOUND_TX, B.BOUND_RX, B.BOUND_TRX})

@@ -72,6 +72,23 @@ def check_commit_times(port: int) -> None:
         assert 0 < samples[f'smsc_commit_seconds_sum{{path="{path}"}}'] < count * 5.0
 
 
+def check_pdu_counts(port: int, submits: int) -> None:
+    """smsc_pdus counts each PDU type once per PDU, in and out."""
+
+    def pdus(direction: str, kind: str) -> float:
+        key = f'smsc_pdus_total{{direction="{direction}",protocol="smpp",type="{kind}"}}'
+        return scrape(port).get(key, 0.0)
+
+    assert pdus("in", "bind_transceiver") == 1
+    assert pdus("in", "submit_sm") == submits
+    assert pdus("out", "deliver_sm") >= submits  # one receipt each, plus any resent
+    deadline = time.monotonic() + 10
+    while pdus("in", "deliver_sm_resp") < pdus("out", "deliver_sm"):
+        assert time.monotonic() < deadline, "deliver_sm_resp not counted"
+        time.sleep(0.05)
+    assert pdus("in", "deliver_sm_resp") == pdus("out", "deliver_sm")
+
+
 def test_lone_submits_commit_on_the_loop_and_windows_in_the_commit_process(make_server) -> None:
     server = make_server(CONFIG)
     assert server.proc is not None
@@ -86,6 +103,7 @@ def test_lone_submits_commit_on_the_loop_and_windows_in_the_commit_process(make_
         assert metric(admin, "smsc_commits_in_process_total") >= 1
         c.read_until(lambda: len(c.receipts()) >= 401, timeout=60)  # receipts and acks too
         check_commit_times(admin)
+        check_pdu_counts(admin, submits=401)
     finally:
         c.close()
     kids = children(pid)
