@@ -324,7 +324,7 @@ class Decision:
     reason: str
 
 
-_reasons: dict[tuple[str, bool, FinalState, int], str] = {}
+_reasons: dict[tuple[str, bool, FinalState, int, str | None], tuple[str, str]] = {}
 
 
 class Carrier:
@@ -395,22 +395,24 @@ class Carrier:
         if facts.validity_at is not None and deliver_at > facts.validity_at:
             return self._expired(facts, rule, enroute_at, deliver_at)
         outcome = rule.outcome
-        # the same few texts over and over (fixed delays): formatted once each
-        key = (rule.name, rule is default, outcome, round(delay_ms))
-        reason = _reasons.get(key)
-        if reason is None:
+        # the same few texts over and over (fixed delays): the reason formatted once each, and
+        # the stat text with it (``Rule.stat`` reads an enum's ``value``, a Python descriptor)
+        key = (rule.name, rule is default, outcome, round(delay_ms), rule.cmpp_stat)
+        texts = _reasons.get(key)
+        if texts is None:
             if len(_reasons) >= 4096:
                 _reasons.clear()
             if rule is default:
                 reason = f"no rule matched: default {outcome} after {key[3]} ms"
             else:
                 reason = f"rule {rule.name} matched: {outcome} after {key[3]} ms"
-            _reasons[key] = reason
+            texts = _reasons[key] = (reason, rule.stat)
+        reason, stat = texts
         return Decision(  # positional: per message (see MessageFacts in smsc.core)
             outcome,
             rule.smpp_err,
             0 if outcome is FinalState.DELIVRD else rule.smpp_err,
-            rule.stat,
+            stat,
             deliver_at,
             enroute_at,
             rule.name,

@@ -521,6 +521,21 @@ def test_replace_rules_takes_effect_and_keeps_the_rng_going() -> None:
     assert carrier.decide(facts()).rule == "default"
 
 
+def test_a_replaced_rule_of_the_same_name_gives_its_own_stat() -> None:
+    # decide keeps each (rule, outcome, delay)'s texts: a rule replaced at run time under the
+    # same name with another stat must not get the old one
+    carrier = carrier_with({"name": "r", "outcome": "UNDELIV", "cmpp_stat": "MK:0001"})
+    assert carrier.decide(facts()).stat == "MK:0001"
+    carrier.replace_rules(
+        parse_rules([{"name": "r", "outcome": "UNDELIV", "cmpp_stat": "MK:0002"}], "carrier.rules")
+    )
+    assert carrier.decide(facts()).stat == "MK:0002"
+    carrier.replace_rules(parse_rules([{"name": "r", "outcome": "UNDELIV"}], "carrier.rules"))
+    d = carrier.decide(facts())
+    assert (d.stat, d.rule) == ("UNDELIV", "r")
+    assert d.reason.startswith("rule r matched: UNDELIV")
+
+
 # --------------------------------------------------------------------------- delays
 
 
