@@ -501,6 +501,30 @@ def test_rows_counter_counts_rows_not_operations(engine: Engine) -> None:
     assert run(engine, body) == 12
 
 
+def test_commit_times_count_every_commit_under_the_path_that_made_it(engine: Engine) -> None:
+    async def body(writer: GroupCommitWriter) -> tuple[int, dict[str, int], dict[str, float]]:
+        await writer.write([(INSERT_MESSAGE, message_row(1))])  # alone: on the loop if it may
+        await asyncio.gather(
+            *(writer.write([(INSERT_MESSAGE, message_row(pk))]) for pk in range(2, 60))
+        )
+        times = writer.commit_times
+        return (
+            writer.commits,
+            {path: h.count for path, h in times.items()},
+            {path: h.total for path, h in times.items()},
+        )
+
+    commits, counts, totals = run(engine, body)
+    assert commits >= 1 and sum(counts.values()) == commits
+    assert all(totals[path] > 0 for path, n in counts.items() if n)
+    if engine.dialect.name != "sqlite" or not MODE:
+        assert counts["thread"] == commits
+    elif MODE.get("on_loop"):
+        assert counts["loop"] >= 1
+    else:
+        assert counts["process"] >= 1
+
+
 # -- storage trouble -----------------------------------------------------------------------------
 
 
