@@ -75,8 +75,9 @@ class CommitLink:
         self._writing = False
         # by (id(statement), row keys): (statement, plan or None, plan id)
         self._plans: dict[tuple[int, tuple[str, ...]], tuple[Any, _InsertPlan | None, int]] = {}
-        # the same positional plans by (id(statement), number of keys): see ``wire``
-        self._by_width: dict[tuple[int, int], tuple[Any, _InsertPlan, int]] = {}
+        # the same positional plans by (id(statement), number of keys): (statement, the row's
+        # converter, plan id); see ``wire``
+        self._by_width: dict[tuple[int, int], tuple[Any, Callable[[Any], Any], int]] = {}
         self._next_pid = 1
         # every plan the child may still need, by id: sent again to a new child
         self._plan_frames: dict[int, tuple[Any, ...]] = {}
@@ -120,7 +121,7 @@ class CommitLink:
                 values = None
                 if cached is not None and cached[0] is stmt:
                     try:
-                        values, pid = cached[1].values(row), cached[2]
+                        values, pid = cached[1](row), cached[2]
                     except KeyError:
                         values = None  # other keys: the full lookup below
                 if values is None:
@@ -133,7 +134,10 @@ class CommitLink:
                     if plan is None:
                         return None
                     if plan.positional:
-                        by_width[wkey] = (stmt, plan, pid)
+                        # the bare itemgetter when nothing needs converting: no Python frame
+                        # per row (``_InsertPlan.values`` would only call it)
+                        convert = plan.getter if not plan.wire_processors else plan.values
+                        by_width[wkey] = (stmt, convert, pid)
                     values = plan.values(row)
                 if out and out[-1][0] == pid:
                     out[-1][1].append(values)
