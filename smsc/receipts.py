@@ -77,9 +77,6 @@ class PendingReceipt:
     extra: dict[str, Any] | None = None  # the submit's extra fields (HTTP: vendor, batch, uid)
 
 
-_YIELD_S = 0.001  # how long a due receipt waits for a submit's commit (``_fire``)
-
-
 class ReceiptScheduler:
     def __init__(
         self,
@@ -90,15 +87,12 @@ class ReceiptScheduler:
         # receipts generated, nothing written yet: the server passes ``Outbox.offer``
         offer: Callable[[list[OutboxItem]], None],
         next_id: Callable[[str], int],
-        # True while work read this loop turn waits for its commit (``turn_pending``)
-        commit_waiting: Callable[[], bool] = lambda: False,
     ) -> None:
         self._loop = loop
         self._clock = clock
         self._write = write
         self._offer = offer
         self._next_id = next_id
-        self._commit_waiting = commit_waiting
         # (due, seq, pk, final) in two sorted parts: entries pushed in due order (a fixed
         # carrier delay makes nearly all of them so) queue in ``_fifo`` at O(1) each way; the
         # rest go to the heap, whose pops cost a sift through all pending receipts
@@ -106,7 +100,7 @@ class ReceiptScheduler:
         self._heap: list[tuple[float, int, int, bool]] = []
         self._pending: dict[int, PendingReceipt] = {}
         self._seq = itertools.count()
-        self._timer: asyncio.TimerHandle | None = None  # at _timer_due, on the clock
+        self._timer: asyncio.TimerHandle | None = None
         self._timer_due: float | None = None
         # long messages reported once: group key -> part outcomes seen so far
         self._groups: dict[tuple[Any, ...], list[str]] = {}
@@ -191,17 +185,9 @@ class ReceiptScheduler:
         delay = max(0.0, due - self._clock())
         self._timer = self._loop.call_later(delay, self._fire)
 
-    def _fire(self, yielded: bool = False) -> None:
+    def _fire(self) -> None:
         self._timer = None
         self._timer_due = None
-        if not yielded and self._commit_waiting():
-            # A submit read in this loop turn waits for its commit, which the loop would run
-            # only after this timer's work (rendering and sending receipts, ~80 µs). Receipts
-            # leave a millisecond later instead; once, so a busy loop cannot hold them back.
-            # (At window 1 about one timer in five met such a submit.)
-            self._timer_due = self._clock() + _YIELD_S
-            self._timer = self._loop.call_later(_YIELD_S, self._fire, True)
-            return
         now = self._clock()
         # the state updates of messages that owe no receipt: one job, grouped by statement
         # (the writer keeps a job's order, so interleaving them would defeat executemany)

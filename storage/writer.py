@@ -149,12 +149,6 @@ class GroupCommitWriter:
                 self._process_unavailable,
             )
 
-    @property
-    def turn_pending(self) -> bool:
-        """Jobs queued in this loop turn wait for the commit at its end (SQLite); work that
-        may run later should let that commit go first (``ReceiptScheduler._fire``)."""
-        return bool(self._turn)
-
     def write(self, ops: Sequence[Op]) -> asyncio.Future[None]:
         """Queue ``ops`` (run in order, in one transaction); the future resolves after commit."""
         fut: asyncio.Future[None] = self._loop.create_future()

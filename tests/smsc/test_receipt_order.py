@@ -5,7 +5,6 @@ rules, retries), cancelled in between."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from hypothesis import given, settings
@@ -82,48 +81,3 @@ def test_receipts_fire_in_due_order_with_ties_in_schedule_order(
         if pk not in early and pk not in cancelled
     ]
     assert offered[len(early) :] == [pk for _due, pk in sorted(later)]
-
-
-def fire_once(commit_waiting: bool) -> tuple[list[tuple[int, float]], list[float]]:
-    """Run one due receipt on a real loop; when it was offered, and when the scheduler asked
-    whether a commit was waiting."""
-    loop = asyncio.new_event_loop()
-    offered: list[tuple[int, float]] = []
-    asked: list[float] = []
-    ids = iter(range(1, 100))
-
-    def offer(items: list[OutboxItem]) -> None:
-        offered.extend((i.message_pk or 0, loop.time()) for i in items)
-
-    def write(ops: list[Any], callback: Any) -> None:
-        callback(None)
-
-    def waiting() -> bool:
-        asked.append(loop.time())
-        return commit_waiting
-
-    s = ReceiptScheduler(
-        loop, time.time, write, offer, lambda _t: next(ids), commit_waiting=waiting
-    )
-    try:
-        s.schedule(pending(7, time.time() - 1.0), intermediate=False)  # due already
-        loop.run_until_complete(asyncio.sleep(0.05))
-    finally:
-        s.close()
-        loop.close()
-    return offered, asked
-
-
-def test_a_due_receipt_lets_a_waiting_commit_go_first_once() -> None:
-    # the commit stays "waiting" throughout: the receipt yields once, a millisecond, not more
-    offered, asked = fire_once(commit_waiting=True)
-    assert [pk for pk, _t in offered] == [7]
-    assert len(asked) == 1
-    assert offered[0][1] - asked[0] >= 0.0009
-
-
-def test_a_due_receipt_goes_at_once_when_no_commit_waits() -> None:
-    offered, asked = fire_once(commit_waiting=False)
-    assert [pk for pk, _t in offered] == [7]
-    assert len(asked) == 1
-    assert offered[0][1] - asked[0] < 0.0009

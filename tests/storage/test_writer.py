@@ -525,21 +525,6 @@ def test_commit_times_count_every_commit_under_the_path_that_made_it(engine: Eng
         assert counts["process"] >= 1
 
 
-def test_turn_pending_while_a_write_waits_for_the_commit_at_the_end_of_the_turn(
-    engine: Engine,
-) -> None:
-    async def body(writer: GroupCommitWriter) -> tuple[bool, bool, bool]:
-        before = writer.turn_pending
-        fut = writer.write([(INSERT_MESSAGE, message_row(1))])
-        during = writer.turn_pending  # same turn: queued, its commit not yet begun
-        await fut
-        return before, during, writer.turn_pending
-
-    before, during, after = run(engine, body)
-    by_turn = engine.dialect.name == "sqlite" and bool(MODE)  # else the thread takes it at once
-    assert (before, during, after) == (False, by_turn, False)
-
-
 # -- storage trouble -----------------------------------------------------------------------------
 
 
