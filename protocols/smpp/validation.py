@@ -79,6 +79,8 @@ def _times(p: dict[str, Any], now: float) -> tuple[float | None, float | None]:
 
 def _body(pdu: Pdu) -> bytes:
     sm: bytes = pdu.params.get("short_message", b"")
+    if not pdu.tlvs:  # the usual submit: no TLV to look through
+        return sm
     try:
         payload = pdu.tlv(Tag.message_payload)
     except PduError as exc:
@@ -104,6 +106,8 @@ def _group(pdu: Pdu, esm_class: int, body: bytes) -> tuple[tuple[int, int, int] 
         if concat is not None and concat.total > 1:
             return (concat.ref, concat.total, concat.seq), rest
         return None, rest
+    if not pdu.tlvs:
+        return None, body
     try:
         ref = pdu.tlv(Tag.sar_msg_ref_num)
         total = pdu.tlv(Tag.sar_total_segments)
