@@ -55,6 +55,45 @@ def test_bind_submit_receipts_unbind(make_server) -> None:
     assert len(view["receipts"]) == 1
 
 
+def test_sar_parts_and_message_payload_each_get_an_id_and_a_receipt(make_server) -> None:
+    """The other two long-message forms over the wire: sar_* TLVs (smpplib sends them as
+    optional parameters) and one message_payload TLV with an empty short_message."""
+    server = make_server(FAST)
+    c = Collector(server.ports["smpp"]).connect("transceiver")
+    common = {
+        "source_addr_ton": smpplib.consts.SMPP_TON_INTL,
+        "source_addr_npi": smpplib.consts.SMPP_NPI_ISDN,
+        "source_addr": "106900001",
+        "dest_addr_ton": smpplib.consts.SMPP_TON_INTL,
+        "dest_addr_npi": smpplib.consts.SMPP_NPI_ISDN,
+        "destination_addr": "13800138000",
+        "registered_delivery": True,
+    }
+    payload = "A" * 300  # more than short_message's 254 octets
+    try:
+        for seq, half in ((1, b"first half, "), (2, b"second half")):
+            c.client.send_message(
+                short_message=half,
+                sar_msg_ref_num=0x0102,
+                sar_total_segments=2,
+                sar_segment_seqnum=seq,
+                **common,
+            )
+        c.client.send_message(short_message=b"", message_payload=payload.encode(), **common)
+        c.read_until(lambda: len(c.message_ids()) == 3)
+        ids = c.message_ids()
+        assert len(set(ids)) == 3
+        c.read_until(lambda: len(c.receipts()) == 3)
+        assert {_s(r.receipted_message_id) for r in c.receipts()} == set(ids)
+    finally:
+        c.close()
+    for mid, seq in ((ids[0], 1), (ids[1], 2)):
+        part = server.admin(f"/api/messages/{mid}")[1]["parts"][0]
+        assert (part["group_ref"], part["group_total"], part["group_seq"]) == (0x0102, 2, seq)
+    whole = server.admin(f"/api/messages/{ids[2]}")[1]["parts"][0]
+    assert whole["text"] == payload and whole["group_total"] is None
+
+
 def test_wrong_password_is_rinvpaswd(server) -> None:
     c = Collector(server.ports["smpp"])
     with pytest.raises(smpplib.exceptions.PDUError) as err:
