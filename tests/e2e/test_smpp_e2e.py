@@ -39,6 +39,8 @@ def test_bind_submit_receipts_unbind(make_server) -> None:
             assert text.startswith(f"id:{mid} sub:001 dlvrd:001 ")
             assert "stat:DELIVRD err:000" in text
             assert int(r.message_state) == 2
+        resp = c.client.unbind()  # everything owed has arrived: the next PDU is its answer
+        assert (resp.command, resp.status) == ("unbind_resp", 0)
     finally:
         c.close()
     status, view = server.admin(f"/api/messages/{ids[1]}")
