@@ -486,7 +486,7 @@ class AccountStore:
             acc.balance += delta
 
 
-def _account_from_row(row: Mapping[str, Any]) -> Account:
+def _account_from_row(row: Mapping[str, Any] | Any) -> Account:  # Any: a RowMapping
     settings = dict(SETTING_DEFAULTS)
     settings.update(json.loads(row["settings"] or "{}"))
     rules: tuple[Any, ...] = ()

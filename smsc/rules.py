@@ -312,9 +312,13 @@ class MessageFacts:
 
 @dataclass(slots=True)  # not frozen, for the same reason as MessageFacts
 class Decision:
-    """The carrier's verdict on one message; receipts and the event log are built from it."""
+    """The carrier's verdict on one message; receipts and the event log are built from it.
 
-    outcome: FinalState
+    ``outcome`` is a plain ``str`` only for the SMSC's own stand-in while a message is held
+    for review (``smsc.core``'s ``HELD``), which no receipt is ever built from.
+    """
+
+    outcome: FinalState | str
     smpp_err: int
     network_error_code: int
     stat: str

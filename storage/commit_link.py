@@ -136,7 +136,12 @@ class CommitLink:
                     if plan.positional:
                         # the bare itemgetter when nothing needs converting: no Python frame
                         # per row (``_InsertPlan.values`` would only call it)
-                        convert = plan.getter if not plan.wire_processors else plan.values
+                        getter = plan.getter
+                        convert = (
+                            getter
+                            if getter is not None and not plan.wire_processors
+                            else plan.values
+                        )
                         by_width[wkey] = (stmt, convert, pid)
                     values = plan.values(row)
                 if out and out[-1][0] == pid:

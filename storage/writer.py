@@ -112,7 +112,7 @@ class GroupCommitWriter:
         self._queue: list[_Job] = []
         self._cond = threading.Condition()
         self._closing = False
-        self._thread: threading.Thread | None = None
+        self._writer_thread: threading.Thread | None = None
         self.healthy = True
         self.last_error: str | None = None
         self.commits = 0
@@ -125,8 +125,8 @@ class GroupCommitWriter:
     # -- loop side ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="smsc-writer", daemon=True)
-        self._thread.start()
+        self._writer_thread = threading.Thread(target=self._run, name="smsc-writer", daemon=True)
+        self._writer_thread.start()
         if self._want_process:
             try:  # the child opens the database with the engine's own settings
                 with self._engine.connect() as conn:
@@ -274,7 +274,9 @@ class GroupCommitWriter:
                     conn = self._engine.connect()
                     conn.detach()  # its busy_timeout must not reach the pool's other users
                     # never sleep on the loop: a locked database sends the batch elsewhere
-                    conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
+                    dbapi = conn.connection.dbapi_connection
+                    assert dbapi is not None  # a connection just made has its driver connection
+                    dbapi.execute("PRAGMA busy_timeout=0")
                     self._loop_conn = conn
                 begun = time.perf_counter()
                 with self._loop_conn.begin():
@@ -389,8 +391,8 @@ class GroupCommitWriter:
         with self._cond:
             self._closing = True
             self._cond.notify()
-        if self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        if self._writer_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._writer_thread.join)
 
     # -- writer thread -------------------------------------------------------------------------
 
@@ -423,13 +425,15 @@ class GroupCommitWriter:
                         log.error("event=writer_connect_failed jobs=%d error=%r", len(batch), exc)
                         self.healthy = False
                         self.last_error = repr(exc)
-                        self._loop.call_soon_threadsafe(_resolve, batch, [exc] * len(batch))
+                        failed: list[BaseException | None] = [exc] * len(batch)
+                        self._loop.call_soon_threadsafe(_resolve, batch, failed)
                         continue
                 try:
                     self._commit(conn, batch)
                 except Exception as exc:  # noqa: BLE001 - a bug here must not strand callers
                     log.exception("event=writer_error jobs=%d", len(batch))
-                    self._loop.call_soon_threadsafe(_resolve, batch, [exc] * len(batch))
+                    errors: list[BaseException | None] = [exc] * len(batch)
+                    self._loop.call_soon_threadsafe(_resolve, batch, errors)
                 finally:
                     self._thread_busy = False
         finally:
@@ -585,7 +589,7 @@ class _InsertPlan:
             or getattr(stmt, "select", None) is not None  # INSERT ... FROM SELECT
             # RETURNING: read the statement itself; exported_columns / compiled.returning can
             # be stale memoized copies after ``.returning()`` on an already compiled insert
-            or getattr(stmt, "_returning", ())
+            or bool(getattr(stmt, "_returning", ()))
         ):
             return None
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys))

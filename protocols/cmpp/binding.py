@@ -66,7 +66,20 @@ class CmppBind(BindBase):
     protocol = "cmpp"
 
     def __init__(self, smsc: Any, config: Any, *, ids: MsgIdGenerator, **io: Any) -> None:
-        super().__init__(smsc, config, bind_id=f"cmpp-{next(_bind_ids)}", **io)
+        # each keyword by name: compiled, ``**io`` next to an explicit keyword-only argument
+        # reached the wrong parameters (mypyc), so nothing is passed through ``**`` here
+        super().__init__(
+            smsc,
+            config,
+            peer=io["peer"],
+            write=io["write"],
+            close_transport=io["close_transport"],
+            set_reading=io["set_reading"],
+            arm_timer=io["arm_timer"],
+            counters=io["counters"],
+            refs=io["refs"],
+            bind_id=f"cmpp-{next(_bind_ids)}",
+        )
         self._ids = ids
         cc = config.cmpp
         self.session = cs.CmppSession(
@@ -210,11 +223,11 @@ class CmppBind(BindBase):
             sub.message_id = str(ids[i])
             try:
                 self.smsc.submit(acc, sub, stored)
-            except SubmitRejected as exc:
+            except SubmitRejected as rejected:
                 if i == 0:
-                    self._reject(pdu, REJECTION_RESULT[exc.reason], exc.message)
+                    self._reject(pdu, REJECTION_RESULT[rejected.reason], rejected.message)
                     return
-                failed.append(exc)  # a later destination refused: the whole SUBMIT fails
+                failed.append(rejected)  # a later destination refused: the whole SUBMIT fails
                 remaining[0] -= 1
             except WriterClosed:
                 if i == 0:
@@ -253,9 +266,9 @@ class CmppBind(BindBase):
         if f.get("tp_udhi", 0) & 0x41:
             try:
                 concat, text_part = parse_udh(content)
-            except SegmentationError as exc:
+            except SegmentationError as bad_udh:
                 raise _Refused(
-                    R.MALFORMED, f"TP_udhi set but the UDH is malformed: {exc}"
+                    R.MALFORMED, f"TP_udhi set but the UDH is malformed: {bad_udh}"
                 ) from None
             if concat is not None and concat.total > 1:
                 group = (concat.ref, concat.total, concat.seq)

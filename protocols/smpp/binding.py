@@ -20,7 +20,7 @@ from protocols.smpp.pdu import CommandStatus as S
 from protocols.smpp.render import item_pdus
 from protocols.smpp.timefmt import TimeFormatError, format_absolute, parse_time
 from protocols.smpp.validation import SubmitError, decode_text, to_submits
-from smsc.model import OutboxItem, Rejection, SubmitRejected
+from smsc.model import Accepted, OutboxItem, Rejection, SubmitRejected
 from smsc.rules import FinalState
 from storage.writer import WriterClosed
 
@@ -51,7 +51,20 @@ class SmppBind(BindBase):
     protocol = "smpp"
 
     def __init__(self, smsc: Any, config: Any, **io: Any) -> None:
-        super().__init__(smsc, config, bind_id=f"smpp-{next(_bind_ids)}", **io)
+        # each keyword by name: compiled, ``**io`` next to an explicit keyword-only argument
+        # reached the wrong parameters (mypyc), so nothing is passed through ``**`` here
+        super().__init__(
+            smsc,
+            config,
+            peer=io["peer"],
+            write=io["write"],
+            close_transport=io["close_transport"],
+            set_reading=io["set_reading"],
+            arm_timer=io["arm_timer"],
+            counters=io["counters"],
+            refs=io["refs"],
+            bind_id=f"smpp-{next(_bind_ids)}",
+        )
         self.bind_type = "open"
         sc = config.smpp
         self.session = ss.SmppSession(
@@ -184,13 +197,14 @@ class SmppBind(BindBase):
             sub = submits[0]
             if pdu.command_id == _DATA_SM:
                 sub.extra = {**(sub.extra or {}), "via": "data_sm"}
+            accepted: Accepted  # declared for the callback, which runs after it is assigned
             accepted = self.smsc.submit(
                 acc, sub, lambda err: self._stored(pdu, accepted.message_id, err)
             )
         except SubmitError as exc:
             self._reject(pdu, exc.status, exc.message)
-        except SubmitRejected as exc:
-            self._reject(pdu, REJECTION_STATUS[exc.reason], exc.message)
+        except SubmitRejected as rejected:
+            self._reject(pdu, REJECTION_STATUS[rejected.reason], rejected.message)
         except WriterClosed:
             self._reject(pdu, S.ESME_RSYSERR, "the SMSC is shutting down")
         else:
@@ -241,8 +255,9 @@ class SmppBind(BindBase):
                 sub.message_id = message_id[0]
             try:
                 accepted = self.smsc.submit(acc, sub, stored)
-            except SubmitRejected as exc:
-                unsuccess.append(UnsuccessSme(1, 1, sub.destination, REJECTION_STATUS[exc.reason]))
+            except SubmitRejected as rejected:
+                status = REJECTION_STATUS[rejected.reason]
+                unsuccess.append(UnsuccessSme(1, 1, sub.destination, status))
                 remaining[0] -= 1
                 continue
             if not message_id:

@@ -414,7 +414,7 @@ _hdr = _HEADER.unpack_from
 _hdr_into = _HEADER.pack_into
 
 
-def decode(frame: bytes) -> Pdu:
+def decode(frame: bytes | bytearray) -> Pdu:
     """Decode one whole PDU (header included) on the fast path. Raises only ``PduError``."""
     if type(frame) is not bytes:
         frame = bytes(frame)

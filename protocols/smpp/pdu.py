@@ -762,12 +762,12 @@ BODIES: dict[CommandId, Struct] = {
 HEADER_ONLY: frozenset[CommandId] = frozenset(c for c, b in BODIES.items() if not b.subcons)
 
 #: request command_id -> its response command_id (outbind and alert_notification have none).
-RESPONSE_OF: dict[CommandId, CommandId] = {
+RESPONSE_OF: dict[int, CommandId] = {
     c: CommandId(c | 0x80000000)
     for c in CommandId
     if not is_response(c) and (c | 0x80000000) in CommandId._value2member_map_
 }
-REQUEST_OF: dict[CommandId, CommandId] = {v: k for k, v in RESPONSE_OF.items()}
+REQUEST_OF: dict[int, CommandId] = {v: CommandId(k) for k, v in RESPONSE_OF.items()}
 
 
 def _default(sub: Construct) -> Any:
@@ -786,7 +786,7 @@ _DEFAULTS: dict[CommandId, dict[str, Any]] = {
 }
 
 
-_LIST_PARAMS: dict[CommandId, tuple[str, ...]] = {
+_LIST_PARAMS: dict[int, tuple[str, ...]] = {
     cid: tuple(k for k, v in d.items() if isinstance(v, list)) for cid, d in _DEFAULTS.items()
 }
 _CIDS: dict[int, CommandId] = {int(c): c for c in CommandId}

@@ -338,8 +338,8 @@ class SmppSession:
                 if self.state is B.CLOSED:
                     off = n
                     break
-        except Exception as exc:  # receive_data must never raise
-            self._fail(S.ESME_RSYSERR, f"internal error: {exc!r}", None, events)
+        except Exception as bug:  # receive_data must never raise
+            self._fail(S.ESME_RSYSERR, f"internal error: {bug!r}", None, events)
             off = n
         if buf:
             del buf[:off]

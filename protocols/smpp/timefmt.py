@@ -122,7 +122,7 @@ def parse_receipt_date(value: str) -> float:
         raise TimeFormatError(f"receipt date must be 10 or 12 digits: {value!r}")
     parts = [int(value[i : i + 2]) for i in range(0, len(value), 2)]
     try:
-        dt = datetime(2000 + parts[0], *parts[1:], tzinfo=UTC)  # type: ignore[misc]
+        dt = datetime(2000 + parts[0], *parts[1:], tzinfo=UTC)  # type: ignore[misc, arg-type]
     except ValueError as exc:
         raise TimeFormatError(f"invalid receipt date {value!r}: {exc}") from None
     return (dt - _EPOCH).total_seconds()

@@ -99,9 +99,9 @@ def _group(pdu: Pdu, esm_class: int, body: bytes) -> tuple[tuple[int, int, int] 
     if esm_class & 0x40:
         try:
             concat, rest = parse_udh(body)
-        except SegmentationError as exc:
+        except SegmentationError as bad_udh:
             raise SubmitError(
-                S.ESME_RINVESMCLASS, f"UDHI set but the UDH is malformed: {exc}"
+                S.ESME_RINVESMCLASS, f"UDHI set but the UDH is malformed: {bad_udh}"
             ) from None
         if concat is not None and concat.total > 1:
             return (concat.ref, concat.total, concat.seq), rest
