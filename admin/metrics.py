@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from smsc.native import status as native_status
+
 if TYPE_CHECKING:
     from smsc.core import Smsc
 
@@ -27,6 +29,11 @@ class SmscCollector(Collector):
         for (proto, acc), n in counts.items():
             binds.add_metric([proto, acc], n)
         yield binds
+        yield GaugeMetricFamily(
+            "smsc_native",
+            "1 when the hot-path modules run compiled (mypyc), 0 when from source",
+            value=1 if native_status()["compiled"] else 0,
+        )
         yield GaugeMetricFamily(
             "smsc_outbox_depth", "Receipts and MO waiting", value=s.outbox.depth()
         )

@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry
 from admin.metrics import SmscCollector
 from smsc.config import Config
 from smsc.core import Smsc
+from smsc.native import status as native_status
 from storage import db
 from storage.writer import GroupCommitWriter
 
@@ -142,6 +143,12 @@ class Server:
             "event=started pid=%d ports=%s",
             os.getpid(),
             json.dumps(self.ports, separators=(",", ":")),
+        )
+        native = native_status()
+        log.info(
+            "event=hot_path compiled=%s reason=%r",
+            "true" if native["compiled"] else "false",
+            native["reason"],
         )
 
     def _start_binary(self, name: str) -> None:

@@ -366,7 +366,12 @@ def summarize_profile(path: str, rate: int, messages: int, top: int = 15) -> dic
     return {"file": path, "rate": rate, "messages": messages, "threads": threads}
 
 
-_SCRAPED = ("smsc_commits_total", "smsc_rows_written_total", "smsc_commits_on_loop_total")
+_SCRAPED = (
+    "smsc_commits_total",
+    "smsc_rows_written_total",
+    "smsc_commits_on_loop_total",
+    "smsc_native",
+)
 _BUCKET = re.compile(r'smsc_commit_seconds_bucket\{le="([^"]+)",path="[^"]+"\}')
 
 
@@ -569,6 +574,8 @@ async def measure(
             )
             result["commits_on_loop"] = round(on_loop / commits, 3) if commits else None
         result.update(commit_quantiles(counters0, counters1))
+    if "smsc_native" in counters1:  # which build of the hot path ran (``smsc/native.py``)
+        result["hot_path"] = "compiled" if counters1["smsc_native"] else "source"
 
 
 async def wait_receipts(

@@ -10,6 +10,8 @@ import pytest
 import smpplib.consts
 import smpplib.exceptions
 
+from smsc.native import PURE_ENV
+from smsc.native import status as native_status
 from tests.e2e.smpp_client import Collector, _s
 
 FAST = """
@@ -20,8 +22,14 @@ default = { outcome = "DELIVRD", delay_ms = 200 }
 CHINESE_150 = "你好，这是一条用于测试长短信拆分与重组的中文消息。" * 6
 
 
-def test_bind_submit_receipts_unbind(make_server) -> None:
-    server = make_server(FAST)
+@pytest.mark.parametrize("hot_path", ["as-installed", "source"])
+def test_bind_submit_receipts_unbind(make_server, hot_path: str) -> None:
+    """Also with the hot path forced to source (``SMSC_PURE_PYTHON``): where the install
+    compiled it, both builds must behave the same on the wire."""
+    source = hot_path == "source"
+    server = make_server(FAST, env={PURE_ENV: "1" if source else ""})
+    compiled = not source and native_status()["compiled"]
+    assert f"event=hot_path compiled={str(compiled).lower()} " in server.log()
     c = Collector(server.ports["smpp"]).connect("transceiver")
     try:
         c.submit("Hello World")

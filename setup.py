@@ -1,0 +1,97 @@
+"""Build hook: compiles the hot-path modules with mypyc where it can (``smsc/native.py``).
+
+Everything else about the package is in ``pyproject.toml``. ``SMSC_PURE_PYTHON=1`` at install
+time builds nothing; a machine that cannot compile (no C compiler, mypyc missing or failing)
+gets the pure-Python package with a warning, never a failed install. Each source's SHA-256 is
+recorded beside the extensions so that a stale extension is never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from smsc.native import MANIFEST, NATIVE_MODULES, PURE_ENV  # noqa: E402 - needs HERE on the path
+
+sys.path.pop(0)
+
+
+def _paths() -> list[str]:
+    return [str(Path(*m.split(".")).with_suffix(".py")) for m in NATIVE_MODULES]
+
+
+def _warn(message: str) -> None:
+    print(f"smsc-emulator: {message}; installing the pure-Python modules", file=sys.stderr)
+
+
+# the setuptools commands that build; metadata steps (egg_info, dist_info) need no compiling
+_BUILDS = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "install"}
+
+
+def native_extensions() -> list[Any]:
+    if os.environ.get(PURE_ENV, "").strip() not in ("", "0"):
+        return []
+    if not _BUILDS.intersection(sys.argv[1:]):
+        return []
+    try:
+        from mypyc.build import mypycify
+    except ImportError as exc:
+        _warn(f"mypyc is not available ({exc})")
+        return []
+    cwd = os.getcwd()
+    os.chdir(HERE)  # mypyc names modules by their paths relative to here
+    try:
+        exts = mypycify(
+            [
+                # the build environment holds no runtime dependencies: their types are Any
+                "--ignore-missing-imports",
+                # run from a setup.py, mypyc took this note as a failed type check
+                "--disable-error-code=annotation-unchecked",
+                *_paths(),
+            ],
+            group_name="smsc_native",
+            opt_level="3",
+        )
+    except BaseException as exc:  # noqa: BLE001 - mypyc reports type errors with SystemExit
+        _warn(f"mypyc failed ({exc!r})")
+        return []
+    finally:
+        os.chdir(cwd)
+    for ext in exts:
+        ext.optional = True  # a compiler error leaves that module in Python, not the install
+    return exts
+
+
+class BuildNative(build_ext):
+    """build_ext that records what it compiled; no record means the sources are used."""
+
+    def run(self) -> None:
+        super().run()
+        if not self.extensions:
+            return
+        built = all(Path(self.get_ext_fullpath(e.name)).exists() for e in self.extensions)
+        target = (HERE if self.inplace else Path(self.build_lib)) / "smsc" / MANIFEST
+        if not built:
+            _warn("some extensions did not compile")
+            target.unlink(missing_ok=True)
+            return
+        record = {
+            "modules": {
+                m: hashlib.sha256((HERE / p).read_bytes()).hexdigest()
+                for m, p in zip(NATIVE_MODULES, _paths(), strict=True)
+            }
+        }
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(record, indent=1) + "\n")
+
+
+setup(ext_modules=native_extensions(), cmdclass={"build_ext": BuildNative})
