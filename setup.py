@@ -20,7 +20,12 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from smsc.native import MANIFEST, NATIVE_MODULES, PURE_ENV  # noqa: E402 - needs HERE on the path
+from smsc.native import (  # noqa: E402 - needs HERE on the path
+    MANIFEST,
+    NATIVE_MODULES,
+    PURE_ENV,
+    stray_extensions,
+)
 
 sys.path.pop(0)
 
@@ -75,6 +80,12 @@ class BuildNative(build_ext):
     """build_ext that records what it compiled; no record means the sources are used."""
 
     def run(self) -> None:
+        if self.inplace:  # extensions of modules no longer compiled would shadow their source
+            for name in stray_extensions(HERE):
+                for ext in HERE.joinpath(*name.split(".")).parent.glob(
+                    name.rpartition(".")[2] + ".*.so"
+                ):
+                    ext.unlink()
         super().run()
         if not self.extensions:
             return

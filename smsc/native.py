@@ -34,6 +34,8 @@ NATIVE_MODULES = (
     "protocols.smpp.binding",
     "protocols.cmpp.session",
     "protocols.cmpp.binding",
+    "smsc.model",
+    "smsc.charsets",
     "smsc.core",
     "smsc.rules",
     "smsc.receipts",
@@ -43,6 +45,9 @@ NATIVE_MODULES = (
     "storage.commit_link",
 )
 MANIFEST = "_native_build.json"  # beside this file: {"modules": {name: sha256 of its source}}
+# Left out on purpose: the SMPP codec (its per-PDU work is generated source, run by ``exec``)
+# and the account store (built from admin API JSON: a compiled class rejects at run time a
+# value of another type than annotated, e.g. 10.0 for an int, which Python let through).
 PURE_ENV = "SMSC_PURE_PYTHON"
 ROOT = Path(__file__).resolve().parent.parent  # the directory holding the three packages
 
@@ -83,6 +88,20 @@ def check(root: Path, manifest: Path, modules: tuple[str, ...] = NATIVE_MODULES)
     return None
 
 
+def stray_extensions(root: Path, modules: tuple[str, ...] = NATIVE_MODULES) -> list[str]:
+    """Modules of the three packages with an extension beside them that is not in the list:
+    left by an earlier build that compiled them (it would shadow the source, and its code is
+    no longer in the current group library)."""
+    out: list[str] = []
+    for package in ("smsc", "protocols", "storage"):
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            for ext in (root / package).rglob(f"*{suffix}"):
+                name = ".".join(ext.relative_to(root).with_name(ext.name[: -len(suffix)]).parts)
+                if name not in modules and ext.with_name(name.rpartition(".")[2] + ".py").exists():
+                    out.append(name)
+    return sorted(out)
+
+
 class _SourceFirst(importlib.abc.MetaPathFinder):
     """Loads the native modules from their ``.py`` even where an extension shadows it."""
 
@@ -106,8 +125,11 @@ def activate() -> dict[str, Any]:
             why: str | None = f"{PURE_ENV} is set"
         else:
             why = check(ROOT, Path(__file__).with_name(MANIFEST))
+        strays = tuple(stray_extensions(ROOT))
         if why is not None:
-            sys.meta_path.insert(0, _SourceFirst(ROOT, NATIVE_MODULES))
+            sys.meta_path.insert(0, _SourceFirst(ROOT, NATIVE_MODULES + strays))
+        elif strays:
+            sys.meta_path.insert(0, _SourceFirst(ROOT, strays))
         _status = {"compiled": why is None, "reason": why or "compiled from the current sources"}
     return _status
 

@@ -118,3 +118,19 @@ def test_an_edited_copy_runs_its_sources_not_its_stale_extensions(tmp_path: Path
     if native.status()["compiled"]:  # built here: the edit is what turned the copy to source
         assert "smsc.rules" in result["status"]["reason"]  # type: ignore[index]
     assert all(str(f).endswith(".py") for f in result["files"])  # type: ignore[attr-defined]
+
+
+def test_an_extension_left_by_an_older_build_is_found(tmp_path: Path) -> None:
+    """An extension beside a module no longer compiled would shadow its source (and its code
+    is not in the current group library): ``activate`` loads such modules from source."""
+    (tmp_path / "protocols" / "smpp").mkdir(parents=True)
+    for name in ("protocols.smpp.codec", "protocols.smpp.session"):
+        src = native.source_path(tmp_path, name)
+        src.write_text("")
+        src.with_suffix(SUFFIX).write_bytes(b"\x7fELF")
+    orphan = tmp_path / "protocols" / "ghost"
+    orphan.with_suffix(SUFFIX).write_bytes(b"\x7fELF")  # no source beside it: not ours to judge
+    assert native.stray_extensions(tmp_path, ("protocols.smpp.session",)) == [
+        "protocols.smpp.codec"
+    ]
+    assert native.stray_extensions(tmp_path, NATIVE_MODULES) == ["protocols.smpp.codec"]
