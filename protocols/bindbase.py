@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from protocols.events import (
@@ -44,32 +44,29 @@ class BindBase:
         self,
         smsc: Any,
         config: Any,
-        *,
-        peer: str,
-        write: Callable[[bytes], None],
-        close_transport: Callable[[], None],
-        set_reading: Callable[[bool], None],
-        arm_timer: Callable[[float | None], None],
-        counters: dict[str, int],
-        refs: ReferenceAllocator,
         bind_id: str,
+        io: Mapping[str, Any],
     ) -> None:
+        """``io`` holds what the adapter gives every bind (``protocols.adapter``): ``peer``,
+        ``write``, ``close_transport``, ``set_reading``, ``arm_timer``, ``counters``, ``refs``.
+        One mapping, not keywords: compiled (mypyc), ``**io`` forwarded beside another argument
+        reached the wrong parameters."""
         self.smsc = smsc
         self.config = config
-        self.peer = peer
+        self.peer: str = io["peer"]
         self.bind_id = bind_id
         self.account = ""
         self.receives = False
         self.bound_at: float | None = None
         self.submits = 0
-        self._write = write
-        self._close_transport = close_transport
-        self._set_reading = set_reading
-        self._arm_timer = arm_timer
-        self._counters = counters
+        self._write: Callable[[bytes], None] = io["write"]
+        self._close_transport: Callable[[], None] = io["close_transport"]
+        self._set_reading: Callable[[bool], None] = io["set_reading"]
+        self._arm_timer: Callable[[float | None], None] = io["arm_timer"]
+        self._counters: dict[str, int] = io["counters"]
         # "in:submit_sm" per (direction, command id), made once: counted for every PDU
         self._count_keys: dict[tuple[str, int], str] = {}
-        self._refs = refs
+        self._refs: ReferenceAllocator = io["refs"]
         self._registered = False
         self._reading = True
         self._flush_scheduled = False

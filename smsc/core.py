@@ -102,9 +102,8 @@ def format_message_id(pk: int, fmt: str) -> str:
 HELD = "HELD"  # waiting for a reviewer (messages.state and outcome)
 HELD_UNTIL = 4102444800.0  # 2100-01-01: a held message's deliver_at until it is released
 REVIEW_REJECTED = "REJECT"  # Chuangrui's state for a message rejected in review (审核驳回)
-_OUTCOME_TEXT: dict[str, str] = {
-    fs: fs.value for fs in FinalState
-}  # per message: the row wants a plain str
+# per message: the row wants a plain str
+_OUTCOME_TEXT: dict[str, str] = {fs: fs.value for fs in FinalState}
 _NO_RECEIPT = int(ReceiptRequest.NONE)
 # Stands in for the carrier's decision while a message is held: no delivery, no receipt.
 _HELD_DECISION = Decision(

@@ -66,20 +66,7 @@ class CmppBind(BindBase):
     protocol = "cmpp"
 
     def __init__(self, smsc: Any, config: Any, *, ids: MsgIdGenerator, **io: Any) -> None:
-        # each keyword by name: compiled, ``**io`` next to an explicit keyword-only argument
-        # reached the wrong parameters (mypyc), so nothing is passed through ``**`` here
-        super().__init__(
-            smsc,
-            config,
-            peer=io["peer"],
-            write=io["write"],
-            close_transport=io["close_transport"],
-            set_reading=io["set_reading"],
-            arm_timer=io["arm_timer"],
-            counters=io["counters"],
-            refs=io["refs"],
-            bind_id=f"cmpp-{next(_bind_ids)}",
-        )
+        super().__init__(smsc, config, f"cmpp-{next(_bind_ids)}", io)
         self._ids = ids
         cc = config.cmpp
         self.session = cs.CmppSession(

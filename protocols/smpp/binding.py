@@ -51,20 +51,7 @@ class SmppBind(BindBase):
     protocol = "smpp"
 
     def __init__(self, smsc: Any, config: Any, **io: Any) -> None:
-        # each keyword by name: compiled, ``**io`` next to an explicit keyword-only argument
-        # reached the wrong parameters (mypyc), so nothing is passed through ``**`` here
-        super().__init__(
-            smsc,
-            config,
-            peer=io["peer"],
-            write=io["write"],
-            close_transport=io["close_transport"],
-            set_reading=io["set_reading"],
-            arm_timer=io["arm_timer"],
-            counters=io["counters"],
-            refs=io["refs"],
-            bind_id=f"smpp-{next(_bind_ids)}",
-        )
+        super().__init__(smsc, config, f"smpp-{next(_bind_ids)}", io)
         self.bind_type = "open"
         sc = config.smpp
         self.session = ss.SmppSession(
