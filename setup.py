@@ -8,7 +8,6 @@ recorded beside the extensions so that a stale extension is never loaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -23,7 +22,10 @@ sys.path.insert(0, str(HERE))
 from smsc.native import (  # noqa: E402 - needs HERE on the path
     MANIFEST,
     NATIVE_MODULES,
-    PURE_ENV,
+    digest,
+    extension_path,
+    pure_requested,
+    source_path,
     stray_extensions,
 )
 
@@ -31,7 +33,7 @@ sys.path.pop(0)
 
 
 def _paths() -> list[str]:
-    return [str(Path(*m.split(".")).with_suffix(".py")) for m in NATIVE_MODULES]
+    return [str(source_path(HERE, m).relative_to(HERE)) for m in NATIVE_MODULES]
 
 
 def _warn(message: str) -> None:
@@ -43,7 +45,7 @@ _BUILDS = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "in
 
 
 def native_extensions() -> list[Any]:
-    if os.environ.get(PURE_ENV, "").strip() not in ("", "0"):
+    if pure_requested():
         return []
     if not _BUILDS.intersection(sys.argv[1:]):
         return []
@@ -82,9 +84,7 @@ class BuildNative(build_ext):
     def run(self) -> None:
         if self.inplace:  # extensions of modules no longer compiled would shadow their source
             for name in stray_extensions(HERE):
-                for ext in HERE.joinpath(*name.split(".")).parent.glob(
-                    name.rpartition(".")[2] + ".*.so"
-                ):
+                while (ext := extension_path(HERE, name)) is not None:
                     ext.unlink()
         super().run()
         if not self.extensions:
@@ -95,12 +95,7 @@ class BuildNative(build_ext):
             _warn("some extensions did not compile")
             target.unlink(missing_ok=True)
             return
-        record = {
-            "modules": {
-                m: hashlib.sha256((HERE / p).read_bytes()).hexdigest()
-                for m, p in zip(NATIVE_MODULES, _paths(), strict=True)
-            }
-        }
+        record = {"modules": {m: digest(source_path(HERE, m)) for m in NATIVE_MODULES}}
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(record, indent=1) + "\n")
 

@@ -68,6 +68,11 @@ def extension_path(root: Path, name: str) -> Path | None:
     return None
 
 
+def pure_requested() -> bool:
+    """``SMSC_PURE_PYTHON`` set to anything but empty or 0 (at install: compile nothing)."""
+    return os.environ.get(PURE_ENV, "").strip() not in ("", "0")
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -121,7 +126,7 @@ def activate() -> dict[str, Any]:
     """Decide once per process (before the first native module loads) and return the verdict."""
     global _status
     if _status is None:
-        if os.environ.get(PURE_ENV, "").strip() not in ("", "0"):
+        if pure_requested():
             why: str | None = f"{PURE_ENV} is set"
         else:
             why = check(ROOT, Path(__file__).with_name(MANIFEST))
