@@ -1,4 +1,4 @@
-"""Build hook: compiles the hot-path modules with mypyc where it can (``smsc/native.py``).
+"""Build hook: compiles the hot-path modules with mypyc where it can (``storage/native.py``).
 
 Everything else about the package is in ``pyproject.toml``. ``SMSC_PURE_PYTHON=1`` at install
 time builds nothing; a machine that cannot compile (no C compiler, mypyc missing or failing)
@@ -19,7 +19,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from smsc.native import (  # noqa: E402 - needs HERE on the path
+from storage.native import (  # noqa: E402 - needs HERE on the path
     MANIFEST,
     NATIVE_MODULES,
     digest,
@@ -90,7 +90,7 @@ class BuildNative(build_ext):
         if not self.extensions:
             return
         built = all(Path(self.get_ext_fullpath(e.name)).exists() for e in self.extensions)
-        target = (HERE if self.inplace else Path(self.build_lib)) / "smsc" / MANIFEST
+        target = (HERE if self.inplace else Path(self.build_lib)) / "storage" / MANIFEST
         if not built:
             _warn("some extensions did not compile")
             target.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from smsc.native import status as native_status
+from storage.native import status as native_status
 
 if TYPE_CHECKING:
     from smsc.core import Smsc

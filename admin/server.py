@@ -29,8 +29,8 @@ from prometheus_client import CollectorRegistry
 from admin.metrics import SmscCollector
 from smsc.config import Config
 from smsc.core import Smsc
-from smsc.native import status as native_status
 from storage import db
+from storage.native import status as native_status
 from storage.writer import GroupCommitWriter
 
 log = logging.getLogger("smsc.server")

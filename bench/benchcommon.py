@@ -574,7 +574,7 @@ async def measure(
             )
             result["commits_on_loop"] = round(on_loop / commits, 3) if commits else None
         result.update(commit_quantiles(counters0, counters1))
-    if "smsc_native" in counters1:  # which build of the hot path ran (``smsc/native.py``)
+    if "smsc_native" in counters1:  # which build of the hot path ran (``storage/native.py``)
         result["hot_path"] = "compiled" if counters1["smsc_native"] else "source"
 
 

@@ -10,9 +10,9 @@ import pytest
 import smpplib.consts
 import smpplib.exceptions
 
-from smsc.native import MANIFEST, PURE_ENV
-from smsc.native import ROOT as native_root
-from smsc.native import check as native_check
+from storage.native import MANIFEST, PURE_ENV
+from storage.native import ROOT as native_root
+from storage.native import check as native_check
 from tests.e2e.smpp_client import Collector, _s
 
 FAST = """
@@ -30,7 +30,7 @@ def test_bind_submit_receipts_unbind(make_server, hot_path: str) -> None:
     source = hot_path == "source"
     server = make_server(FAST, env={PURE_ENV: "1" if source else ""})
     # the server decides from the build record (this process may itself run with the switch)
-    compiled = not source and native_check(native_root, native_root / "smsc" / MANIFEST) is None
+    compiled = not source and native_check(native_root, native_root / "storage" / MANIFEST) is None
     assert f"event=hot_path compiled={str(compiled).lower()} " in server.log()
     c = Collector(server.ports["smpp"]).connect("transceiver")
     try:

@@ -9,7 +9,9 @@ would run both. ``activate`` (called by the ``smsc``, ``protocols`` and ``storag
 before any of their modules loads) therefore takes all of them compiled or none: when any
 source differs from what was compiled, an extension is missing, or ``SMSC_PURE_PYTHON`` is
 set, every one of them is loaded from its ``.py``. Reinstalling (``pip install -e .``)
-compiles again. This module imports nothing of the project, so it can run first.
+compiles again. This module imports nothing of the project, so it can run first; it lives in
+``storage``, the lowest layer, because all three packages must call it and dependencies only
+point down.
 """
 
 from __future__ import annotations

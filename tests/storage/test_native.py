@@ -1,5 +1,5 @@
 """The compiled hot path is used only whole and only when built from the current sources
-(``smsc/native.py``); otherwise every native module loads from its ``.py``."""
+(``storage/native.py``); otherwise every native module loads from its ``.py``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from smsc import native
-from smsc.native import MANIFEST, NATIVE_MODULES, PURE_ENV, ROOT, check, digest
+from storage import native
+from storage.native import MANIFEST, NATIVE_MODULES, PURE_ENV, ROOT, check, digest
 
 MODULES = ("pkg.fast", "pkg.sub.faster")
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -69,12 +69,12 @@ def test_this_process_runs_all_compiled_or_all_source() -> None:
         assert all(f.endswith(".py") for f in files), files
     # and the verdict is the one the build record gives (the suite runs without the switch)
     if not os.environ.get(PURE_ENV):
-        assert verdict["compiled"] == (check(ROOT, ROOT / "smsc" / MANIFEST) is None)
+        assert verdict["compiled"] == (check(ROOT, ROOT / "storage" / MANIFEST) is None)
 
 
 _PROBE = (
     "import importlib, json, sys\n"
-    "from smsc.native import NATIVE_MODULES, status\n"
+    "from storage.native import NATIVE_MODULES, status\n"
     "files = [importlib.import_module(n).__file__ for n in NATIVE_MODULES]\n"
     "print(json.dumps({'status': status(), 'files': files}))\n"
 )
